@@ -1,0 +1,434 @@
+import TOMLKit
+
+/// Reads and validates a configuration from its files' texts (SPEC 3); pure, no file access.
+///
+/// Every rule is checked and every error is collected, in every file, with its
+/// `FILE:LINE:COLUMN`, so one run of `dosectl check` shows them all.
+public enum ConfigDecoder {
+    /// The medication and schedule id pattern, `[a-z0-9][a-z0-9_-]*`.
+    public static func isValidID(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, isLowerAlnum(first) else { return false }
+        return id.unicodeScalars.allSatisfy { isLowerAlnum($0) || $0 == "_" || $0 == "-" }
+    }
+
+    private static func isLowerAlnum(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("0"..."9").contains(c)
+    }
+
+    /// Decodes `dosed.toml` (optional) and the medication files.
+    public static func decode(
+        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules
+    ) -> Result<Configuration, ConfigErrors> {
+        var config = Configuration(systemZone: systemZone)
+        var errors: [ConfigError] = []
+        if let main, var reader = Reader(main, errors: &errors) {
+            reader.main(into: &config)
+            errors += reader.errors
+        }
+        for file in medications.sorted(by: { $0.stem < $1.stem }) {
+            guard isValidID(file.stem) else {
+                errors.append(ConfigError(file: file.path, line: 1, column: 1, message:
+                    "'\(file.stem)' is not a valid medication id (the file name must match [a-z0-9][a-z0-9_-]*.toml)"))
+                continue
+            }
+            guard var reader = Reader(file, errors: &errors) else { continue }
+            if let medication = reader.medication(id: file.stem, defaults: config.defaults) {
+                config.medications.append(medication)
+            }
+            errors += reader.errors
+        }
+        return errors.isEmpty ? .success(config) : .failure(ConfigErrors(errors))
+    }
+}
+
+// MARK: - Reading one file
+
+private typealias Path = [String]
+
+private struct Reader {
+    let file: SourceFile
+    let root: TOMLTable
+    let positions: TOMLPositions
+    var errors: [ConfigError] = []
+
+    init?(_ file: SourceFile, errors: inout [ConfigError]) {
+        self.file = file
+        do {
+            root = try TOMLTable(string: file.text)
+        } catch let error as TOMLParseError {
+            errors.append(ConfigError(
+                file: file.path, line: error.source.begin.line, column: error.source.begin.column,
+                message: error.description))
+            return nil
+        } catch {
+            errors.append(ConfigError(file: file.path, line: 1, column: 1, message: "\(error)"))
+            return nil
+        }
+        positions = TOMLPositions(scanning: file.text)
+    }
+
+    // MARK: Errors
+
+    mutating func fail(_ path: Path, _ message: String, columnOffset: Int = 0) {
+        let position = positions.best(path)
+        errors.append(ConfigError(file: file.path, line: position.line, column: position.column + columnOffset, message: message))
+    }
+
+    mutating func failAtKey(_ path: Path, _ message: String) {
+        let position = positions.key(path) ?? positions.best(path)
+        errors.append(ConfigError(file: file.path, line: position.line, column: position.column, message: message))
+    }
+
+    static func name(_ path: Path) -> String {
+        var text = ""
+        for part in path {
+            if let index = Int(part) { text += "[\(index)]" } else { text += text.isEmpty ? part : "." + part }
+        }
+        return "'\(text)'"
+    }
+
+    /// Reports keys of `table` that are not in `known`.
+    mutating func checkKeys(_ table: TOMLTable, at path: Path, known: [String], context: String) {
+        for key in table.keys where !known.contains(key) {
+            failAtKey(path + [key], "unknown key '\(key)' in \(context) (known: \(known.joined(separator: ", ")))")
+        }
+    }
+
+    // MARK: Typed values
+
+    mutating func string(_ table: TOMLTable, _ key: String, at path: Path) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else {
+            fail(path + [key], "\(Self.name(path + [key])) must be a string, not \(describe(value))")
+            return nil
+        }
+        return text
+    }
+
+    mutating func integer(_ table: TOMLTable, _ key: String, at path: Path, minimum: Int) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard value.type == .int, let number = value.int else {
+            fail(path + [key], "\(Self.name(path + [key])) must be an integer, not \(describe(value))")
+            return nil
+        }
+        guard number >= minimum else {
+            fail(path + [key], "\(Self.name(path + [key])) must be at least \(minimum), not \(number)")
+            return nil
+        }
+        return number
+    }
+
+    mutating func bool(_ table: TOMLTable, _ key: String, at path: Path) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard value.type == .bool, let flag = value.bool else {
+            fail(path + [key], "\(Self.name(path + [key])) must be true or false, not \(describe(value))")
+            return nil
+        }
+        return flag
+    }
+
+    mutating func duration(_ table: TOMLTable, _ key: String, at path: Path, positive: Bool) -> Micros? {
+        guard let text = string(table, key, at: path) else { return nil }
+        return duration(text, at: path + [key], positive: positive)
+    }
+
+    mutating func duration(_ text: String, at path: Path, positive: Bool) -> Micros? {
+        switch DurationText.parse(text) {
+        case .failure(let error):
+            fail(path, "bad duration for \(Self.name(path)): \(error)")
+            return nil
+        case .success(let micros):
+            if positive && micros == 0 {
+                fail(path, "\(Self.name(path)) must be longer than zero")
+                return nil
+            }
+            return micros
+        }
+    }
+
+    /// A string or an array of strings.
+    mutating func strings(_ table: TOMLTable, _ key: String, at path: Path) -> (values: [(String, Path)], array: Bool)? {
+        guard let value = table[key] else { return nil }
+        if let text = value.string { return ([(text, path + [key])], false) }
+        guard let array = value.array else {
+            fail(path + [key], "\(Self.name(path + [key])) must be a string or an array of strings, not \(describe(value))")
+            return nil
+        }
+        var values: [(String, Path)] = []
+        for index in 0..<array.count {
+            let elementPath = path + [key, String(index)]
+            guard let text = array[index].string else {
+                fail(elementPath, "\(Self.name(elementPath)) must be a string, not \(describe(array[index]))")
+                continue
+            }
+            values.append((text, elementPath))
+        }
+        return (values, true)
+    }
+
+    mutating func timePoint(_ table: TOMLTable, _ key: String, at path: Path) -> TimePoint? {
+        guard let value = table[key] else { return nil }
+        if let date = value.date, value.type == .date {
+            let wall = WallTime(year: date.year, month: date.month, day: date.day)
+            return inRange(wall, path + [key]) ? .date(wall) : nil
+        }
+        if let dateTime = value.dateTime, value.type == .dateTime {
+            let wall = WallTime(
+                year: dateTime.date.year, month: dateTime.date.month, day: dateTime.date.day,
+                hour: dateTime.time.hour, minute: dateTime.time.minute,
+                microsecond: dateTime.time.second * 1_000_000 + dateTime.time.nanoSecond / 1000)
+            guard inRange(wall, path + [key]) else { return nil }
+            if let offset = dateTime.offset {
+                return .instant(wall.local - Micros(offset.offset) * Civil.minute)
+            }
+            return .local(wall)
+        }
+        fail(path + [key], "\(Self.name(path + [key])) must be a TOML date (2026-12-01) or date-time (2026-12-01T08:00:00), not \(describe(value))")
+        return nil
+    }
+
+    private mutating func inRange(_ wall: WallTime, _ path: Path) -> Bool {
+        guard (CalendarExpression.minYear...CalendarExpression.maxYear).contains(wall.year) else {
+            fail(path, "\(Self.name(path)) must be between the years 1970 and 2199")
+            return false
+        }
+        return true
+    }
+
+    mutating func zone(_ table: TOMLTable, _ key: String, at path: Path) -> String? {
+        guard let name = string(table, key, at: path) else { return nil }
+        guard ZoneRules.named(name) != nil else {
+            fail(path + [key], "unknown time zone '\(name)' (use an IANA name such as Europe/London)")
+            return nil
+        }
+        return name
+    }
+
+    func describe(_ value: TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a number"
+        case .bool: "a boolean"
+        case .array: "an array"
+        case .table: "a table"
+        case .date: "a date"
+        case .time: "a time"
+        case .dateTime: "a date-time"
+        }
+    }
+
+    mutating func subtable(_ table: TOMLTable, _ key: String, at path: Path) -> TOMLTable? {
+        guard let value = table[key] else { return nil }
+        guard let sub = value.table else {
+            fail(path + [key], "\(Self.name(path + [key])) must be a table, not \(describe(value))")
+            return nil
+        }
+        return sub
+    }
+
+    // MARK: dosed.toml
+
+    mutating func main(into config: inout Configuration) {
+        checkKeys(root, at: [], known: ["timezone", "defaults", "hooks"], context: "dosed.toml")
+        config.timezone = zone(root, "timezone", at: [])
+        if let defaults = subtable(root, "defaults", at: []) {
+            let path = ["defaults"]
+            checkKeys(defaults, at: path, known: ["window", "repeat", "escalate", "before"], context: "[defaults]")
+            if let window = duration(defaults, "window", at: path, positive: true) { config.defaults.window = window }
+            if let value = duration(defaults, "repeat", at: path, positive: false) { config.defaults.repeatEvery = value }
+            if let value = duration(defaults, "escalate", at: path, positive: false) { config.defaults.escalate = value }
+            if let before = leadTimes(defaults, at: path) { config.defaults.before = before }
+        }
+        if let hooks = subtable(root, "hooks", at: []) {
+            let path = ["hooks"]
+            checkKeys(hooks, at: path, known: ["on_due", "on_missed", "on_low_stock"], context: "[hooks]")
+            config.hooks.onDue = string(hooks, "on_due", at: path).flatMap { $0.isEmpty ? nil : $0 }
+            config.hooks.onMissed = string(hooks, "on_missed", at: path).flatMap { $0.isEmpty ? nil : $0 }
+            config.hooks.onLowStock = string(hooks, "on_low_stock", at: path).flatMap { $0.isEmpty ? nil : $0 }
+        }
+    }
+
+    mutating func leadTimes(_ table: TOMLTable, at path: Path) -> [Micros]? {
+        guard let (texts, _) = strings(table, "before", at: path) else { return nil }
+        return texts.compactMap { duration($0.0, at: $0.1, positive: true) }
+    }
+
+    // MARK: Medication files
+
+    mutating func medication(id: String, defaults: Configuration.Defaults) -> Medication? {
+        checkKeys(root, at: [], known: ["name", "dose", "route", "sites", "stock", "refill_at", "notes", "schedule"],
+                  context: "a medication file")
+        let name = string(root, "name", at: [])
+        if root["name"] == nil {
+            errors.append(ConfigError(file: file.path, line: 1, column: 1, message: "missing required key 'name'"))
+        }
+        var medication = Medication(id: id, name: name ?? id)
+        medication.dose = string(root, "dose", at: [])
+        medication.route = string(root, "route", at: [])
+        medication.notes = string(root, "notes", at: [])
+        medication.stock = integer(root, "stock", at: [], minimum: 0)
+        medication.refillAt = integer(root, "refill_at", at: [], minimum: 0)
+        if let (sites, array) = strings(root, "sites", at: []) {
+            if !array { fail(["sites"], "'sites' must be an array of strings") }
+            var seen: Set<String> = []
+            for (site, path) in sites {
+                if site.isEmpty { fail(path, "an injection site must not be empty") }
+                if !seen.insert(site).inserted { fail(path, "injection site '\(site)' is listed twice") }
+            }
+            medication.sites = sites.map(\.0)
+        }
+        if let value = root["schedule"] {
+            guard let array = value.array, array.allSatisfy({ $0.table != nil }) else {
+                fail(["schedule"], "'schedule' must be an array of tables ([[schedule]]), not \(describe(value))")
+                return medication
+            }
+            var ids: Set<String> = []
+            for index in 0..<array.count {
+                let path = ["schedule", String(index)]
+                guard let (schedule, text) = schedule(array[index].table!, at: path, defaults: defaults) else { continue }
+                if !ids.insert(schedule.id).inserted {
+                    fail(path + ["id"], "schedule id '\(schedule.id)' is used twice in this file")
+                    continue
+                }
+                medication.schedules.append(schedule)
+                medication.scheduleTexts[schedule.id] = text
+            }
+        }
+        return medication
+    }
+
+    // MARK: Schedules
+
+    static let scheduleKeys = [
+        "id", "on", "every", "first", "before", "window", "repeat", "escalate", "start", "end", "timezone",
+        "cycle", "count", "anchor", "paused", "paused_until",
+    ]
+
+    mutating func schedule(_ table: TOMLTable, at path: Path, defaults: Configuration.Defaults) -> (Schedule, ScheduleText)? {
+        let errorsBefore = errors.count
+        checkKeys(table, at: path, known: Self.scheduleKeys, context: "[[schedule]]")
+        let id = string(table, "id", at: path)
+        if table["id"] == nil {
+            failAtKey(path, "[[schedule]] needs an 'id'")
+        } else if let id {
+            if !ConfigDecoder.isValidID(id) {
+                fail(path + ["id"], "schedule id '\(id)' must match [a-z0-9][a-z0-9_-]*")
+            } else if id == "extra" {
+                fail(path + ["id"], "schedule id 'extra' is reserved for unscheduled doses")
+            }
+        }
+
+        let timezone = zone(table, "timezone", at: path)
+        let on = strings(table, "on", at: path)
+        let everyText = string(table, "every", at: path)
+        let every = table["every"] == nil ? nil : everyText.flatMap { duration($0, at: path + ["every"], positive: true) }
+        let first = timePoint(table, "first", at: path)
+        let start = timePoint(table, "start", at: path)
+        let end = timePoint(table, "end", at: path)
+        let count = integer(table, "count", at: path, minimum: 1)
+        let cycle = self.cycle(table, at: path)
+
+        var timing: Schedule.Timing?
+        var text: ScheduleText?
+        switch (table["on"] != nil, table["every"] != nil) {
+        case (true, true):
+            failAtKey(path + ["every"], "a schedule has either 'on' or 'every', not both")
+        case (false, false):
+            failAtKey(path, "a schedule needs 'on' (calendar times) or 'every' (an interval)")
+        case (true, false):
+            if let (values, array) = on {
+                if values.isEmpty { fail(path + ["on"], "'on' must name at least one calendar expression") }
+                var expressions: [CalendarExpression] = []
+                for (value, valuePath) in values {
+                    do {
+                        expressions.append(try CalendarExpression(parsing: value))
+                    } catch {
+                        fail(valuePath, "bad calendar expression '\(value)': \(error.message)", columnOffset: 1 + error.offset)
+                    }
+                }
+                timing = .calendar(expressions)
+                text = .on(values.map(\.0), array: array)
+            }
+            if table["first"] != nil { failAtKey(path + ["first"], "'first' belongs to 'every' schedules; use 'start' with 'on'") }
+            if count != nil && table["start"] == nil {
+                failAtKey(path + ["count"], "'count' on an 'on' schedule needs 'start', the day counting begins")
+            }
+            if table["cycle"] != nil && table["start"] == nil {
+                failAtKey(path + ["cycle"], "'cycle' on an 'on' schedule needs 'start', the day the first course begins")
+            }
+        case (false, true):
+            if table["first"] == nil {
+                failAtKey(path + ["every"], "'every' needs 'first', the date-time of the first dose")
+            } else if let every, let first {
+                timing = .interval(every: every, first: first)
+                text = .every(everyText ?? "")
+            }
+        }
+
+        var anchor = Schedule.Anchor.schedule
+        if let anchorText = string(table, "anchor", at: path) {
+            if let value = Schedule.Anchor(rawValue: anchorText) {
+                anchor = value
+                if value == .taken {
+                    if table["every"] == nil {
+                        fail(path + ["anchor"], "anchor = \"taken\" needs an 'every' schedule")
+                    } else if table["count"] != nil || table["cycle"] != nil {
+                        fail(path + ["anchor"], "anchor = \"taken\" cannot be combined with 'count' or 'cycle'")
+                    }
+                }
+            } else {
+                fail(path + ["anchor"], "'anchor' must be \"schedule\" or \"taken\", not \"\(anchorText)\"")
+            }
+        }
+
+        if let startPoint = start, let endPoint = end {
+            let zone = ZoneRules.named(timezone ?? "UTC") ?? .utc
+            if endPoint.lastInstant(in: zone) < startPoint.instant(in: zone) {
+                fail(path + ["end"], "'end' (\(endPoint)) is before 'start' (\(startPoint))")
+            }
+        }
+
+        let before = leadTimes(table, at: path) ?? defaults.before
+        let window = duration(table, "window", at: path, positive: true) ?? defaults.window
+        let repeatEvery = duration(table, "repeat", at: path, positive: false) ?? defaults.repeatEvery
+        let escalate = duration(table, "escalate", at: path, positive: false) ?? defaults.escalate
+        let paused = bool(table, "paused", at: path) ?? false
+        let pausedUntil = timePoint(table, "paused_until", at: path)
+
+        guard errors.count == errorsBefore, let id, let timing, let text else { return nil }
+        var schedule = Schedule(id: id, timing: timing)
+        schedule.before = before
+        schedule.window = window
+        schedule.repeatEvery = repeatEvery
+        schedule.escalate = escalate
+        schedule.start = start
+        schedule.end = end
+        schedule.timezone = timezone
+        schedule.cycle = cycle
+        schedule.count = count
+        schedule.anchor = anchor
+        schedule.paused = paused
+        schedule.pausedUntil = pausedUntil
+        return (schedule, text)
+    }
+
+    mutating func cycle(_ table: TOMLTable, at path: Path) -> Schedule.Cycle? {
+        guard let cycle = subtable(table, "cycle", at: path) else { return nil }
+        let cyclePath = path + ["cycle"]
+        checkKeys(cycle, at: cyclePath, known: ["doses", "on", "off"], context: "'cycle'")
+        let off = duration(cycle, "off", at: cyclePath, positive: true)
+        if cycle["off"] == nil { failAtKey(cyclePath, "'cycle' needs 'off', the rest between courses") }
+        switch (cycle["doses"] != nil, cycle["on"] != nil) {
+        case (true, true):
+            failAtKey(cyclePath + ["on"], "'cycle' has either 'doses' or 'on', not both")
+        case (false, false):
+            failAtKey(cyclePath, "'cycle' needs 'doses' (doses per course) or 'on' (length of each course)")
+        case (true, false):
+            if let doses = integer(cycle, "doses", at: cyclePath, minimum: 1), let off { return .doses(doses, off: off) }
+        case (false, true):
+            if let on = duration(cycle, "on", at: cyclePath, positive: true), let off { return .periods(on: on, off: off) }
+        }
+        return nil
+    }
+}

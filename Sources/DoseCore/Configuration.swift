@@ -1,0 +1,132 @@
+/// The whole configuration of a config dir: `dosed.toml` and `medications/*.toml` (SPEC 3).
+public struct Configuration: Sendable {
+    /// Reminder policy for schedules that do not set their own.
+    public struct Defaults: Sendable, Equatable {
+        public var window: Micros = 2 * Civil.hour
+        public var repeatEvery: Micros = 15 * Civil.minute
+        public var escalate: Micros = Civil.hour
+        public var before: [Micros] = []
+        public init() {}
+    }
+
+    /// Shell commands run on events, with the `DOSED_*` fields as environment.
+    public struct Hooks: Sendable, Equatable {
+        public var onDue: String?
+        public var onMissed: String?
+        public var onLowStock: String?
+        public init() {}
+    }
+
+    /// `timezone` of `dosed.toml`, if set.
+    public var timezone: String?
+    public var defaults = Defaults()
+    public var hooks = Hooks()
+    /// Medications in id order.
+    public var medications: [Medication] = []
+    /// The zone used when neither a schedule nor `dosed.toml` names one.
+    public var systemZone: ZoneRules
+
+    public init(systemZone: ZoneRules) {
+        self.systemZone = systemZone
+    }
+
+    /// The zone of `dosed.toml`, else the system's.
+    public var zone: ZoneRules {
+        timezone.flatMap(ZoneRules.named) ?? systemZone
+    }
+
+    /// The zone a schedule's wall times are read in: its own, else `dosed.toml`'s, else the system's.
+    public func zone(for schedule: Schedule) -> ZoneRules {
+        schedule.timezone.flatMap(ZoneRules.named) ?? zone
+    }
+
+    /// The medication with this id.
+    public func medication(_ id: String) -> Medication? {
+        medications.first { $0.id == id }
+    }
+
+    /// The number of schedules of all medications.
+    public var scheduleCount: Int {
+        medications.reduce(0) { $0 + $1.schedules.count }
+    }
+}
+
+/// One medication file, `medications/<id>.toml`.
+public struct Medication: Sendable, Equatable {
+    /// The file's stem, e.g. `interferon`.
+    public var id: String
+    public var name: String
+    public var dose: String?
+    public var route: String?
+    /// Injection sites in rotation order.
+    public var sites: [String] = []
+    /// Doses on hand when the file was written.
+    public var stock: Int?
+    public var refillAt: Int?
+    public var notes: String?
+    public var schedules: [Schedule] = []
+    /// How each schedule was written, for display: `on` expressions or the `every` duration.
+    public var scheduleTexts: [String: ScheduleText] = [:]
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    public func schedule(_ id: String) -> Schedule? {
+        schedules.first { $0.id == id }
+    }
+}
+
+/// How a schedule's timing was written in its file.
+public enum ScheduleText: Sendable, Equatable {
+    case on([String], array: Bool)
+    case every(String)
+}
+
+/// One error in the configuration, with its place: `FILE:LINE:COLUMN: message`.
+public struct ConfigError: Error, Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line):\(column): \(message)" }
+
+    public static func < (a: ConfigError, b: ConfigError) -> Bool {
+        (a.file, a.line, a.column, a.message) < (b.file, b.line, b.column, b.message)
+    }
+}
+
+/// Every error found in a configuration, in file and position order.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+
+    public init(_ errors: [ConfigError]) { self.errors = errors.sorted() }
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// A config file's path, as messages name it, and its text.
+public struct SourceFile: Sendable {
+    public var path: String
+    public var text: String
+
+    public init(path: String, text: String) {
+        self.path = path
+        self.text = text
+    }
+
+    /// The file name without directory and `.toml`.
+    public var stem: String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
+    }
+}

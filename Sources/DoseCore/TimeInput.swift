@@ -1,0 +1,21 @@
+/// Times as the command line takes them (SPEC 8): RFC 3339, `YYYY-MM-DD HH:MM[:SS]`,
+/// `YYYY-MM-DD` (read in `zone`) and `now`; durations such as `30d` mean that long before `now`
+/// where `allowsDuration` is set (`--since`).
+public enum TimeInput {
+    public static func parse(_ text: String, zone: ZoneRules, now: Micros, allowsDuration: Bool = false) -> Micros? {
+        if text == "now" { return now }
+        if let instant = RFC3339.parse(text) { return instant }
+        var scanner = DateScanner(text)
+        if let wall = scanner.wallTime(requireTime: false), scanner.atEnd {
+            return zone.resolve(wall.local).instant
+        }
+        if allowsDuration, case .success(let span) = DurationText.parse(text) { return now - span }
+        return nil
+    }
+
+    /// What the parser accepts, for error messages.
+    public static func expected(allowsDuration: Bool = false) -> String {
+        "RFC 3339 (2026-11-30T20:00:00Z), 'YYYY-MM-DD HH:MM[:SS]', 'YYYY-MM-DD' or 'now'"
+            + (allowsDuration ? ", or a duration before now such as 30d" : "")
+    }
+}

@@ -1,0 +1,143 @@
+/// A dose the schedule makes due: which medication and schedule, and when.
+public struct DueDose: Sendable, Equatable, Hashable {
+    public var medication: String
+    public var schedule: String
+    /// The due instant.
+    public var due: Micros
+
+    public init(medication: String, schedule: String, due: Micros) {
+        self.medication = medication
+        self.schedule = schedule
+        self.due = due
+    }
+
+    /// `interferon/evening@2026-11-30T20:00:00Z`, the same everywhere (SPEC 4).
+    public var id: String { DoseID.make(medication: medication, schedule: schedule, due: due) }
+}
+
+/// Dose ids: `<medication>/<schedule>@<due, RFC 3339 UTC>` (SPEC 4).
+public enum DoseID {
+    /// The schedule name of unscheduled takes.
+    public static let extra = "extra"
+
+    public static func make(medication: String, schedule: String, due: Micros) -> String {
+        "\(medication)/\(schedule)@\(RFC3339.utc(due))"
+    }
+
+    /// The parts of a dose id, or nil when it is not one.
+    public static func parse(_ id: String) -> DueDose? {
+        guard let at = id.firstIndex(of: "@"), let slash = id[..<at].firstIndex(of: "/"),
+              let due = RFC3339.parse(String(id[id.index(after: at)...]))
+        else { return nil }
+        let medication = String(id[..<slash])
+        let schedule = String(id[id.index(after: slash)..<at])
+        guard ConfigDecoder.isValidID(medication), ConfigDecoder.isValidID(schedule) else { return nil }
+        return DueDose(medication: medication, schedule: schedule, due: due)
+    }
+}
+
+/// Which schedules a listing covers: all, one medication's, or one schedule.
+public struct ScheduleFilter: Sendable, Equatable {
+    public var medication: String?
+    public var schedule: String?
+
+    public static let all = ScheduleFilter(medication: nil, schedule: nil)
+
+    public init(medication: String?, schedule: String?) {
+        self.medication = medication
+        self.schedule = schedule
+    }
+
+    /// Reads `MED` or `MED/SCHED`.
+    public init(parsing text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        self.init(medication: parts.first, schedule: parts.count > 1 ? parts[1] : nil)
+    }
+
+    public func includes(_ medication: String, _ schedule: String) -> Bool {
+        (self.medication == nil || self.medication == medication) && (self.schedule == nil || self.schedule == schedule)
+    }
+}
+
+extension Configuration {
+    /// The next `count` doses due strictly after `after`, across the filtered schedules, in time
+    /// order (ties by medication, then schedule).
+    /// - Parameter lastTaken: the last take of a schedule (`medication/schedule`), for `anchor = "taken"`.
+    public func upcoming(
+        after: Micros, count: Int, filter: ScheduleFilter = .all,
+        lastTaken: (String, String) -> Micros? = { _, _ in nil }
+    ) -> [DueDose] {
+        var streams: [(dose: DueDose, times: DueTimes)] = []
+        for medication in medications {
+            for schedule in medication.schedules where filter.includes(medication.id, schedule.id) {
+                var times = DueTimes(
+                    schedule: schedule, zone: zone(for: schedule), after: after,
+                    lastTaken: lastTaken(medication.id, schedule.id))
+                if let due = times.next() {
+                    streams.append((DueDose(medication: medication.id, schedule: schedule.id, due: due), times))
+                }
+            }
+        }
+        var result: [DueDose] = []
+        result.reserveCapacity(Swift.min(count, 100_000))
+        while result.count < count, !streams.isEmpty {
+            var best = 0
+            for i in 1..<streams.count where Self.precedes(streams[i].dose, streams[best].dose) { best = i }
+            result.append(streams[best].dose)
+            if let due = streams[best].times.next() {
+                streams[best].dose.due = due
+            } else {
+                streams.remove(at: best)
+            }
+        }
+        return result
+    }
+
+    private static func precedes(_ a: DueDose, _ b: DueDose) -> Bool {
+        (a.due, a.medication, a.schedule) < (b.due, b.medication, b.schedule)
+    }
+}
+
+/// The injection site to suggest: the least recently used of the medication's sites, ties in list order.
+public struct SiteRotation: Sendable {
+    private let sites: [String]
+    private var lastUsed: [String: Micros]
+
+    /// - Parameter lastUsed: when each site was last used (sites never used are absent).
+    public init(sites: [String], lastUsed: [String: Micros] = [:]) {
+        self.sites = sites
+        self.lastUsed = lastUsed
+    }
+
+    /// The site to use next, or nil when the medication has no sites.
+    public var suggestion: String? {
+        var best: (site: String, used: Micros)?
+        for site in sites {
+            let used = lastUsed[site] ?? .min
+            if best == nil || used < best!.used { best = (site, used) }
+        }
+        return best?.site
+    }
+
+    /// Records a use, so the next suggestion moves on.
+    public mutating func use(_ site: String, at time: Micros) {
+        lastUsed[site] = time
+    }
+}
+
+extension Configuration {
+    /// The site to suggest for each dose of a listing, assuming each is taken at its suggestion.
+    /// - Parameter lastUsed: per medication, when each site was last used.
+    public func suggestedSites(for doses: [DueDose], lastUsed: [String: [String: Micros]] = [:]) -> [String?] {
+        var rotations: [String: SiteRotation] = [:]
+        return doses.map { dose in
+            guard let medication = medication(dose.medication), !medication.sites.isEmpty else { return nil }
+            var rotation = rotations[dose.medication]
+                ?? SiteRotation(sites: medication.sites, lastUsed: lastUsed[dose.medication] ?? [:])
+            let site = rotation.suggestion
+            if let site { rotation.use(site, at: dose.due) }
+            rotations[dose.medication] = rotation
+            return site
+        }
+    }
+}

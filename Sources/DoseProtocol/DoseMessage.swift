@@ -1,0 +1,64 @@
+import DoseCore
+
+/// A dose as the socket, `--json` output and notifications show it (SPEC 6 `Dose`).
+public struct DoseMessage: Codable, Sendable, Equatable {
+    /// A dose's state (SPEC 6).
+    public enum State: String, Codable, Sendable {
+        case upcoming, due, snoozed, taken, skipped, missed
+    }
+
+    public var id: String
+    public var medication: String
+    public var medication_name: String
+    public var schedule: String
+    /// RFC 3339 UTC.
+    public var due: String
+    /// RFC 3339 with the schedule zone's offset.
+    public var due_local: String
+    public var dose: String?
+    public var route: String?
+    public var site: String?
+    public var state: State
+    public var answered_at: String?
+    public var snoozed_until: String?
+    public var late: Bool?
+    public var note: String?
+
+    /// The message for a dose of `medication`, due at `dose.due`, in `state`.
+    public init(_ dose: DueDose, medication: Medication, zone: ZoneRules, site: String?, state: State) {
+        id = dose.id
+        self.medication = dose.medication
+        medication_name = medication.name
+        schedule = dose.schedule
+        due = RFC3339.utc(dose.due)
+        due_local = RFC3339.local(dose.due, offset: zone.offset(at: dose.due))
+        self.dose = medication.dose
+        route = medication.route
+        self.site = site
+        self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, medication, medication_name, schedule, due, due_local, dose, route, site, state
+        case answered_at, snoozed_until, late, note
+    }
+
+    /// Optional fields are left out when absent; `dose`, `route` and `site` are `null` then.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(medication, forKey: .medication)
+        try c.encode(medication_name, forKey: .medication_name)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(due, forKey: .due)
+        try c.encode(due_local, forKey: .due_local)
+        try c.encode(dose, forKey: .dose)
+        try c.encode(route, forKey: .route)
+        try c.encode(site, forKey: .site)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(answered_at, forKey: .answered_at)
+        try c.encodeIfPresent(snoozed_until, forKey: .snoozed_until)
+        try c.encodeIfPresent(late, forKey: .late)
+        try c.encodeIfPresent(note, forKey: .note)
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import DoseCore
+
+extension Dosectl {
+    /// `dosectl check`: validates the configuration.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the configuration; print a summary, or every error as FILE:LINE:COLUMN.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let config = try global.loadConfiguration()
+            let now = currentInstant()
+            output("\(global.paths.config): OK, \(config.medications.count) medication(s), \(config.scheduleCount) schedule(s), zone \(config.zone)")
+            for medication in config.medications {
+                output("  \(medication.id): \(Presentation.what(medication))")
+                for schedule in medication.schedules {
+                    let zone = config.zone(for: schedule)
+                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id)).first
+                    let when = next.map { "next " + Presentation.localTime($0.due, zone: zone) } ?? "no dose to come"
+                    output("    \(schedule.id): \(Presentation.timing(medication.scheduleTexts[schedule.id])) — \(when)")
+                }
+            }
+        }
+    }
+}

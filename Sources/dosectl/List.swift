@@ -1,0 +1,95 @@
+import ArgumentParser
+import DoseCore
+import DoseProtocol
+
+extension Dosectl {
+    /// `dosectl list`: medications and schedules, each with its next dose.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List medications and schedules, each with its next dose.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print JSON (SPEC 8) and nothing else.")
+        var json = false
+
+        /// One medication of `list --json`.
+        struct Entry: Encodable {
+            var id: String
+            var name: String
+            var dose: String?
+            var route: String?
+            var sites: [String]
+            var stock: Int?
+            var schedules: [ScheduleEntry]
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(id, forKey: .id)
+                try c.encode(name, forKey: .name)
+                try c.encode(dose, forKey: .dose)
+                try c.encode(route, forKey: .route)
+                try c.encode(sites, forKey: .sites)
+                try c.encode(stock, forKey: .stock)
+                try c.encode(schedules, forKey: .schedules)
+            }
+            enum CodingKeys: String, CodingKey { case id, name, dose, route, sites, stock, schedules }
+        }
+
+        /// One schedule of `list --json`: `on` (as written: a string or an array) or `every`.
+        struct ScheduleEntry: Encodable {
+            var id: String
+            var text: ScheduleText
+            var paused: Bool
+            var next: DoseMessage?
+
+            enum CodingKeys: String, CodingKey { case id, on, every, paused, next }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(id, forKey: .id)
+                switch text {
+                case .on(let expressions, let array):
+                    if array { try c.encode(expressions, forKey: .on) } else { try c.encode(expressions[0], forKey: .on) }
+                case .every(let duration):
+                    try c.encode(duration, forKey: .every)
+                }
+                try c.encode(paused, forKey: .paused)
+                try c.encode(next, forKey: .next)
+            }
+        }
+
+        func run() throws {
+            let config = try global.loadConfiguration()
+            let now = currentInstant()
+            var entries: [Entry] = []
+            for medication in config.medications {
+                var schedules: [ScheduleEntry] = []
+                for schedule in medication.schedules {
+                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id))
+                    schedules.append(ScheduleEntry(
+                        id: schedule.id, text: medication.scheduleTexts[schedule.id]!,
+                        paused: schedule.paused || schedule.pausedUntil.map { $0.instant(in: config.zone(for: schedule)) > now } == true,
+                        next: Presentation.messages(next, config: config).first))
+                }
+                entries.append(Entry(id: medication.id, name: medication.name, dose: medication.dose, route: medication.route,
+                                     sites: medication.sites, stock: medication.stock, schedules: schedules))
+            }
+            if json {
+                output(try dosectl.json(entries))
+                return
+            }
+            if entries.isEmpty { output("No medications in \(global.paths.config)/medications.") }
+            for (medication, entry) in zip(config.medications, entries) {
+                let stock = medication.stock.map { ", stock \($0)" } ?? ""
+                output("\(medication.id)  \(Presentation.what(medication))\(stock)")
+                if !medication.sites.isEmpty { output("  sites: \(medication.sites.joined(separator: ", "))") }
+                for (schedule, scheduleEntry) in zip(medication.schedules, entry.schedules) {
+                    let zone = config.zone(for: schedule)
+                    let when = scheduleEntry.next.flatMap { RFC3339.parse($0.due) }.map { Presentation.localTime($0, zone: zone) }
+                    let state = scheduleEntry.paused ? " (paused)" : ""
+                    output("  \(schedule.id)\(state): \(Presentation.timing(medication.scheduleTexts[schedule.id]))  next: \(when ?? "none")")
+                }
+            }
+        }
+    }
+}

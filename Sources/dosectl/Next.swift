@@ -1,0 +1,73 @@
+import ArgumentParser
+import DoseCore
+import DoseProtocol
+
+extension Dosectl {
+    /// `dosectl next`: the coming doses, from the configuration alone.
+    struct Next: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the next doses due, from the configuration alone (no daemon needed).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "A medication (MED) or one schedule (MED/SCHED).")
+        var target: String?
+
+        @Option(name: [.customShort("n"), .long], help: "How many doses.")
+        var count = 10
+
+        @Option(help: "Start after this time (exclusive), like systemd-analyze's --base-time.")
+        var from: String?
+
+        @Flag(help: "Print a JSON array of Dose objects (SPEC 6) and nothing else.")
+        var json = false
+
+        func validate() throws {
+            guard count >= 0 else { throw ValidationError("-n must be zero or more, not \(count)") }
+            if let target {
+                let filter = ScheduleFilter(parsing: target)
+                guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
+                      filter.schedule.map(ConfigDecoder.isValidID) ?? true
+                else { throw ValidationError("'\(target)' is not MED or MED/SCHED") }
+            }
+        }
+
+        func run() throws {
+            let config = try global.loadConfiguration()
+            let now = currentInstant()
+            var after = now
+            if let from {
+                guard let instant = TimeInput.parse(from, zone: config.zone, now: now) else {
+                    throw Failure(message: "dosectl next: --from '\(from)' is not a time: use \(TimeInput.expected())",
+                                  code: ExitStatus.usage)
+                }
+                after = instant
+            }
+            let filter = target.map(ScheduleFilter.init(parsing:)) ?? .all
+            if let medication = filter.medication {
+                guard let found = config.medication(medication) else {
+                    throw Failure(message: "dosectl next: no medication '\(medication)' in \(global.paths.config)")
+                }
+                if let schedule = filter.schedule, found.schedule(schedule) == nil {
+                    throw Failure(message: "dosectl next: medication '\(medication)' has no schedule '\(schedule)'")
+                }
+            }
+            let doses = config.upcoming(after: after, count: count, filter: filter)
+            let messages = Presentation.messages(doses, config: config)
+            if json {
+                output(try dosectl.json(messages))
+                return
+            }
+            var lines: [String] = []
+            lines.reserveCapacity(doses.count)
+            for (dose, message) in zip(doses, messages) {
+                let medication = config.medication(dose.medication)!
+                let zone = config.zone(for: medication.schedule(dose.schedule)!)
+                let site = message.site.map { " — site: \($0)" } ?? ""
+                lines.append("\(Presentation.localTime(dose.due, zone: zone))  \(dose.medication)/\(dose.schedule)  \(Presentation.what(medication))\(site)")
+            }
+            if lines.isEmpty { lines.append("No doses to come.") }
+            output(lines.joined(separator: "\n"))
+        }
+    }
+}

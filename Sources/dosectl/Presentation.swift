@@ -1,0 +1,40 @@
+import DoseCore
+import DoseProtocol
+
+/// How dosectl shows doses and schedules to people.
+enum Presentation {
+    /// `Mon 2026-11-30 20:00 +00:00`, seconds only when set.
+    static func localTime(_ instant: Micros, zone: ZoneRules) -> String {
+        let offset = zone.offset(at: instant)
+        let wall = WallTime(local: instant + Micros(offset) * Civil.second)
+        let weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][
+            Civil.weekday(days: Civil.days(year: wall.year, month: wall.month, day: wall.day))]
+        var clock = RFC3339.clock(wall)
+        if clock.hasSuffix(":00") && clock.count == 8 { clock.removeLast(3) }
+        return "\(weekday) \(RFC3339.civil(wall)) \(clock) \(RFC3339.offset(offset))"
+    }
+
+    /// `Interferon alfa (Intron A), 3 million units, subcutaneous`.
+    static func what(_ medication: Medication) -> String {
+        ([medication.name] + [medication.dose, medication.route].compactMap { $0 }).joined(separator: ", ")
+    }
+
+    /// `on Mon,Wed,Fri 20:00` or `every 8h`.
+    static func timing(_ text: ScheduleText?) -> String {
+        switch text {
+        case .on(let expressions, _)?: "on " + expressions.joined(separator: " | ")
+        case .every(let duration)?: "every " + duration
+        case nil: ""
+        }
+    }
+
+    /// The listing's doses as SPEC 6 `Dose` messages, sites suggested in rotation.
+    static func messages(_ doses: [DueDose], config: Configuration) -> [DoseMessage] {
+        let sites = config.suggestedSites(for: doses)
+        return zip(doses, sites).map { dose, site in
+            let medication = config.medication(dose.medication)!
+            return DoseMessage(dose, medication: medication, zone: config.zone(for: medication.schedule(dose.schedule)!),
+                               site: site, state: .upcoming)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import DoseFiles
+import Testing
+
+@Suite("Paths (SPEC 2)")
+struct PathsTests {
+    @Test("flags win over the environment, which wins over XDG defaults")
+    func precedence() throws {
+        let env = ["HOME": "/home/ann", "DOSED_CONFIG_DIR": "/env/config", "XDG_STATE_HOME": "/xdg/state",
+                   "XDG_RUNTIME_DIR": "/run/user/1000"]
+        let paths = Paths(.init(config: "/flag/config"), environment: env)
+        #expect(paths.config == "/flag/config")
+        #expect(paths.state == "/xdg/state/dosed")
+        #expect(try paths.socket() == "/run/user/1000/dosed/dosed.sock")
+        #expect(Paths(.init(), environment: env).config == "/env/config")
+        #expect(Paths(.init(), environment: ["HOME": "/home/ann"]).config == "/home/ann/.config/dosed")
+    }
+
+    @Test("system mode uses /etc, /var/lib and /run; systemd's STATE_DIRECTORY and RUNTIME_DIRECTORY count")
+    func system() throws {
+        let paths = Paths(.init(system: true), environment: [:])
+        #expect(paths.config == "/etc/dosed")
+        #expect(paths.state == "/var/lib/dosed")
+        #expect(try paths.socket() == "/run/dosed/dosed.sock")
+        let unit = Paths(.init(system: true), environment: ["STATE_DIRECTORY": "/var/lib/x", "RUNTIME_DIRECTORY": "/run/x"])
+        #expect(unit.state == "/var/lib/x")
+        #expect(try unit.socket() == "/run/x/dosed.sock")
+    }
+
+    @Test("without XDG_RUNTIME_DIR: /run/user/<uid> when it exists, else an error naming --socket")
+    func runtimeFallback() throws {
+        let paths = Paths(.init(), environment: ["HOME": "/h"])
+        #expect(try paths.socket(userID: 1000, directoryExists: { $0 == "/run/user/1000" }) == "/run/user/1000/dosed/dosed.sock")
+        #expect(throws: Paths.NoSocketError.self) { try paths.socket(userID: 1000, directoryExists: { _ in false }) }
+        do {
+            _ = try paths.socket(userID: 1000, directoryExists: { _ in false })
+        } catch {
+            #expect(error.description.contains("--socket"))
+        }
+    }
+}
