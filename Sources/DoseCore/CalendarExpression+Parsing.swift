@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a calendar expression was refused, and where (a character offset into the text).
 public struct CalendarSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Offset of the offending character in the expression, counted in characters from 0.
@@ -87,7 +89,14 @@ private struct Parser {
         if Self.applyShorthand(body, to: &expression) { return }
         try weekdays(into: &expression)
         if try !date(into: &expression) { try time(into: &expression) }
-        if index < length { throw error("unexpected '\(chars[index])'") }
+        if index < length { throw trailingError("unexpected '\(chars[index])'") }
+    }
+
+    /// Text left over after the time: a word after a blank is most likely a misspelt zone.
+    private func trailingError(_ message: String) -> CalendarSyntaxError {
+        guard current == " " else { return error(message) }
+        let word = String(chars[(index + 1)..<chars.count]).trimmingCharacters(in: .whitespaces)
+        return error("unexpected '\(word)': not a time zone of the tz database (such as Europe/London or UTC)", at: index + 1)
     }
 
     // MARK: Zone suffix
@@ -275,13 +284,13 @@ private struct Parser {
         index += 1
         expression.minute = try field(seconds: false)
         guard current == ":" else {
-            if current != nil { throw error("expected ':' or the end") }
+            if current != nil { throw trailingError("expected ':' or the end") }
             expression.second = .value(0)
             return
         }
         index += 1
         expression.second = try field(seconds: true)
-        if index < length { throw error("unexpected '\(chars[index])' after the seconds") }
+        if index < length { throw trailingError("unexpected '\(chars[index])' after the seconds") }
     }
 
     // MARK: Fields

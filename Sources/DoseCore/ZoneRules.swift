@@ -35,7 +35,8 @@ public final class ZoneRules: Sendable, CustomStringConvertible {
     /// The rules of an IANA zone, or nil when the tz database has no such zone.
     public static func named(_ identifier: String) -> ZoneRules? {
         if let rules = known.withLock({ $0[identifier] }) { return rules }
-        guard isPlausibleIdentifier(identifier), let zone = TimeZone(identifier: identifier) else { return nil }
+        guard isPlausibleIdentifier(identifier), inDatabase(identifier), let zone = TimeZone(identifier: identifier)
+        else { return nil }
         let rules = ZoneRules(identifier: identifier, zone: zone)
         known.withLock { $0[identifier] = rules }
         return rules
@@ -87,6 +88,14 @@ public final class ZoneRules: Sendable, CustomStringConvertible {
         case (false, false):
             return Resolution(instant: early, occurrence: .gap, jump: after - before)
         }
+    }
+
+    /// Whether the tz database has the zone, as systemd checks it: a file under /usr/share/zoneinfo.
+    /// (Foundation alone would also accept ICU's custom ids such as "GMT+5".)
+    private static func inDatabase(_ identifier: String) -> Bool {
+        let directory = ProcessInfo.processInfo.environment["TZDIR"] ?? "/usr/share/zoneinfo"
+        guard FileManager.default.fileExists(atPath: directory) else { return true }
+        return identifier == "UTC" || FileManager.default.fileExists(atPath: directory + "/" + identifier)
     }
 
     /// Names made of the characters IANA uses; keeps `TimeZone` from accepting "GMT+5"-style customs.
