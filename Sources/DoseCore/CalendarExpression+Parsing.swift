@@ -20,7 +20,7 @@ extension CalendarExpression {
         try parser.parse(into: &self)
         try validate(length: parser.length)
         if nextWall(atOrAfter: WallTime(year: Self.minYear, month: 1, day: 1).local) == nil {
-            throw CalendarSyntaxError(offset: 0, message: "'\(text)' never elapses: no date matches it")
+            throw CalendarSyntaxError(offset: 0, message: "it never elapses: no date matches it")
         }
     }
 
@@ -36,18 +36,18 @@ extension CalendarExpression {
                 func show(_ v: Int) -> String { scale == 1 ? String(v) : Self.formatSeconds(v) }
                 let range = "\(show(low))–\(show(high))"
                 if c.start < low || c.start > high || (c.stop >= 0 && (c.stop < low || c.stop > high)) {
-                    throw CalendarSyntaxError(offset: 0, message: "\(name) out of range \(range) in '\(source)'")
+                    throw CalendarSyntaxError(offset: 0, message: "\(name) out of range \(range)")
                 }
                 if c.step > high - low {
-                    throw CalendarSyntaxError(offset: 0, message: "\(name) repetition /\(show(c.step)) is longer than the range \(range) in '\(source)'")
+                    throw CalendarSyntaxError(offset: 0, message: "\(name) repetition /\(show(c.step)) is longer than the range \(range)")
                 }
                 if c.stop >= 0, c.start + c.step > c.stop {
-                    throw CalendarSyntaxError(offset: 0, message: "\(name) range \(show(c.start))..\(show(c.stop)) runs backwards in '\(source)'")
+                    throw CalendarSyntaxError(offset: 0, message: "\(name) range \(show(c.start))..\(show(c.stop)) runs backwards")
                 }
                 if c.stop < 0, c.step > 0 {
                     let tooLong = endOfMonth && name == "day" ? c.start - c.step < low : c.start + c.step > high
                     if tooLong {
-                        throw CalendarSyntaxError(offset: 0, message: "\(name) repetition \(show(c.start))/\(show(c.step)) never repeats within \(range) in '\(source)'")
+                        throw CalendarSyntaxError(offset: 0, message: "\(name) repetition \(show(c.start))/\(show(c.step)) never repeats within \(range)")
                     }
                 }
             }

@@ -128,7 +128,11 @@ private struct Reader {
     }
 
     mutating func duration(_ table: TOMLTable, _ key: String, at path: Path, positive: Bool) -> Micros? {
-        guard let text = string(table, key, at: path) else { return nil }
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else {
+            fail(path + [key], "\(Self.name(path + [key])) must be a duration string such as \"15m\" or \"1h30m\", not \(describe(value))")
+            return nil
+        }
         return duration(text, at: path + [key], positive: positive)
     }
 
@@ -286,11 +290,11 @@ private struct Reader {
             var ids: Set<String> = []
             for index in 0..<array.count {
                 let path = ["schedule", String(index)]
-                guard let (schedule, text) = schedule(array[index].table!, at: path, defaults: defaults) else { continue }
-                if !ids.insert(schedule.id).inserted {
-                    fail(path + ["id"], "schedule id '\(schedule.id)' is used twice in this file")
-                    continue
+                let table = array[index].table!
+                if let id = table["id"]?.string, !ids.insert(id).inserted {
+                    fail(path + ["id"], "schedule id '\(id)' is used twice in this file")
                 }
+                guard let (schedule, text) = schedule(table, at: path, defaults: defaults) else { continue }
                 medication.schedules.append(schedule)
                 medication.scheduleTexts[schedule.id] = text
             }
