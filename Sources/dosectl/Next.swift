@@ -53,18 +53,17 @@ extension Dosectl {
                 }
             }
             let doses = config.upcoming(after: after, count: count, filter: filter)
-            let messages = Presentation.messages(doses, config: config)
             if json {
-                output(try dosectl.json(messages))
+                output(try dosectl.json(Presentation.messages(doses, config: config)))
                 return
             }
             var lines: [String] = []
             lines.reserveCapacity(doses.count)
-            for (dose, message) in zip(doses, messages) {
+            for (dose, site) in zip(doses, config.suggestedSites(for: doses)) {
                 let medication = config.medication(dose.medication)!
                 let zone = config.zone(for: medication.schedule(dose.schedule)!)
-                let site = message.site.map { " — site: \($0)" } ?? ""
-                lines.append("\(Presentation.localTime(dose.due, zone: zone))  \(dose.medication)/\(dose.schedule)  \(Presentation.what(medication))\(site)")
+                let siteText = site.map { " — site: \($0)" } ?? ""
+                lines.append("\(Presentation.localTime(dose.due, zone: zone))  \(dose.medication)/\(dose.schedule)  \(Presentation.what(medication))\(siteText)")
             }
             if lines.isEmpty { lines.append("No doses to come.") }
             output(lines.joined(separator: "\n"))
