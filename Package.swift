@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
         // The dosectl command tree: flags, help, validation and exit codes.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The history: SQLite with migrations, WAL and records, instead of hand-written bindings.
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        // The socket server: non-blocking Unix sockets, framing and back-pressure.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Diagnostics of the daemon itself (events go to the journal, not here).
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -20,20 +26,34 @@ let package = Package(
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
         .target(name: "DoseFiles", dependencies: ["DoseCore"]),
+        .target(name: "DoseStore", dependencies: ["DoseCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "DoseProtocol", dependencies: ["DoseCore"]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "DoseSystemd", dependencies: ["CSystemd", "DoseCore"]),
+        .target(
+            name: "DoseDaemon",
+            dependencies: [
+                "DoseCore", "DoseFiles", "DoseStore", "DoseProtocol", "DoseSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "dosed",
-            dependencies: ["DoseCore", "DoseFiles", "DoseProtocol"]
+            dependencies: ["DoseDaemon", "DoseFiles", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "dosectl",
             dependencies: [
-                "DoseCore", "DoseFiles", "DoseProtocol",
+                "DoseCore", "DoseFiles", "DoseProtocol", "DoseStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore"]),
         .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles"]),
+        .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore"]),
+        .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["DoseCore", "DoseProtocol"]

@@ -62,3 +62,31 @@ public struct DoseMessage: Codable, Sendable, Equatable {
         try c.encodeIfPresent(note, forKey: .note)
     }
 }
+
+extension DoseMessage {
+    /// The message for a recorded dose at `now`: its state, answer, snooze and lateness.
+    /// `late` is set for a reminder that fired late (catch-up) and for a dose taken after its window.
+    public init(_ record: DoseRecord, config: Configuration, now: Micros) {
+        let medication = config.medication(record.dose.medication) ?? Medication(id: record.dose.medication, name: record.dose.medication)
+        let schedule = medication.schedule(record.dose.schedule)
+        let zone = schedule.map(config.zone(for:)) ?? config.zone
+        let state: State
+        switch record.state {
+        case .pending:
+            if let until = record.snoozedUntil, until > now { state = .snoozed }
+            else if record.dose.due <= now { state = .due }
+            else { state = .upcoming }
+        case .taken: state = .taken
+        case .skipped: state = .skipped
+        case .missed: state = .missed
+        }
+        self.init(record.dose, medication: medication, zone: zone, site: record.site, state: state)
+        if record.isAnswered || record.state == .missed, let at = record.answeredAt {
+            answered_at = RFC3339.utc(at)
+        }
+        if state == .snoozed, let until = record.snoozedUntil { snoozed_until = RFC3339.utc(until) }
+        let takenLate = record.state == .taken && schedule.map { (record.answeredAt ?? 0) > record.dose.due + $0.window } == true
+        if record.late || takenLate { late = true }
+        note = record.note
+    }
+}

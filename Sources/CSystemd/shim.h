@@ -1,0 +1,8 @@
+#ifndef DOSED_CSYSTEMD_SHIM_H
+#define DOSED_CSYSTEMD_SHIM_H
+/* sd_journal_sendv from Swift: no CODE_FILE/CODE_LINE of this header. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+#include <systemd/sd-journal.h>
+#include <systemd/sd-daemon.h>
+#include <sys/uio.h>
+#endif

@@ -1,0 +1,39 @@
+/// One dose and everything known about it: answers, reminders sent, snoozes (SPEC 5).
+///
+/// The reminder machine changes records; the store keeps them, so a restart neither repeats a
+/// reminder nor forgets an answer.
+public struct DoseRecord: Sendable, Equatable {
+    /// Where a dose stands.
+    public enum State: String, Sendable, Equatable {
+        /// Not answered; its window is open or yet to come.
+        case pending
+        case taken
+        case skipped
+        case missed
+    }
+
+    public var dose: DueDose
+    public var state: State = .pending
+    /// When it was taken or skipped (or found missed).
+    public var answeredAt: Micros?
+    public var site: String?
+    public var note: String?
+    /// How many of the schedule's pre-reminders (longest lead first) are done.
+    public var preReminders = 0
+    /// Reminders sent so far.
+    public var reminders = 0
+    public var lastReminder: Micros?
+    public var escalated = false
+    public var snoozedUntil: Micros?
+    /// The reminder fired after its time (catch-up).
+    public var late = false
+
+    public init(dose: DueDose) {
+        self.dose = dose
+    }
+
+    public var id: String { dose.id }
+    public var isAnswered: Bool { state == .taken || state == .skipped }
+    /// An unscheduled take (`<medication>/extra@<time>`).
+    public var isExtra: Bool { dose.schedule == DoseID.extra }
+}

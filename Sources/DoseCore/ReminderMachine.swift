@@ -1,0 +1,448 @@
+/// The reminder lifecycle of SPEC 5 as a pure state machine: dates and answers in, actions out.
+///
+/// The daemon calls ``advance(to:)`` whenever a deadline from ``nextDeadline()`` passes (and on
+/// start, resume and clock jumps), ``answer(_:at:now:)`` for take, skip and snooze, and
+/// ``reload(_:now:)`` for a new configuration. It performs the returned actions in order: save
+/// records first, then emit events. Nothing here reads the clock.
+public struct ReminderMachine: Sendable {
+    /// What the daemon must do.
+    public enum Action: Sendable, Equatable {
+        /// Store the record (insert or replace) before anything else happens.
+        case save(DoseRecord)
+        /// Store a medication's stock.
+        case saveStock(medication: String, Stock)
+        /// Write the event to the journal and to subscribers (and run its hook).
+        case emit(Event)
+    }
+
+    /// Stock on hand of a medication, and whether its low-stock alert has fired.
+    public struct Stock: Sendable, Equatable {
+        public var value: Int
+        /// The config's `stock` this value was last set from.
+        public var configValue: Int?
+        /// A low-stock alert was raised and no refill above `refill_at` came since.
+        public var alerted: Bool
+
+        public init(value: Int, configValue: Int?, alerted: Bool) {
+            self.value = value
+            self.configValue = configValue
+            self.alerted = alerted
+        }
+    }
+
+    /// What the daemon restores at start from the store.
+    public struct Snapshot: Sendable {
+        /// Records of doses due at or after `lastAlive` minus the longest window, and future ones.
+        public var records: [DoseRecord]
+        /// When the daemon last ran; nil on a very first start.
+        public var lastAlive: Micros?
+        public var stock: [String: Stock]
+        /// Per medication, when each site was last used.
+        public var siteUse: [String: [String: Micros]]
+        /// Per schedule (`med/sched`), the last take, for `anchor = "taken"`.
+        public var lastTaken: [String: Micros]
+
+        public init(records: [DoseRecord] = [], lastAlive: Micros? = nil, stock: [String: Stock] = [:],
+                    siteUse: [String: [String: Micros]] = [:], lastTaken: [String: Micros] = [:]) {
+            self.records = records
+            self.lastAlive = lastAlive
+            self.stock = stock
+            self.siteUse = siteUse
+            self.lastTaken = lastTaken
+        }
+    }
+
+    public private(set) var config: Configuration
+    /// Doses the machine knows, by id: pending ones and recently answered ones.
+    public private(set) var records: [String: DoseRecord] = [:]
+    /// Doses due up to this instant (plus each schedule's longest lead) have been introduced.
+    public private(set) var horizon: Micros
+    public private(set) var stock: [String: Stock]
+    private var siteUse: [String: [String: Micros]]
+    private var lastTaken: [String: Micros]
+
+    /// A late reminder is one that fires more than this after its time.
+    public static let lateness: Micros = Civil.minute
+
+    /// - Parameters:
+    ///   - now: the start time; doses due between `snapshot.lastAlive` and `now` are caught up by
+    ///     the first ``advance(to:)``. On a very first start nothing is caught up.
+    public init(config: Configuration, snapshot: Snapshot, now: Micros) {
+        self.config = config
+        for record in snapshot.records { records[record.id] = record }
+        horizon = min(snapshot.lastAlive ?? now, now)
+        stock = snapshot.stock
+        siteUse = snapshot.siteUse
+        lastTaken = snapshot.lastTaken
+    }
+
+    // MARK: - Time
+
+    /// Everything that falls due up to `now`: catch-up, pre-reminders, reminders, repeats,
+    /// escalations, misses. Call it with a `now` earlier than the last to no effect.
+    public mutating func advance(to now: Micros) -> [Action] {
+        var actions: [Action] = []
+        introduce(through: now, into: &actions)
+        for id in records.keys.sorted(by: { records[$0]!.dose.due < records[$1]!.dose.due || (records[$0]!.dose.due == records[$1]!.dose.due && $0 < $1) }) {
+            step(id, now: now, into: &actions)
+        }
+        horizon = max(horizon, now)
+        prune(now: now)
+        return actions
+    }
+
+    /// The earliest instant at which ``advance(to:)`` has something to do, or nil if never.
+    public func nextDeadline() -> Micros? {
+        var best: Micros?
+        func consider(_ t: Micros?) { if let t, best.map({ t < $0 }) ?? true { best = t } }
+        for record in records.values where record.state == .pending {
+            guard let schedule = schedule(of: record) else { continue }
+            consider(nextTime(record, schedule))
+        }
+        for medication in config.medications {
+            for schedule in medication.schedules {
+                let lead = schedule.before.max() ?? 0
+                var times = dueTimes(medication.id, schedule, after: horizon)
+                while let due = times.next() {
+                    if records[DoseID.make(medication: medication.id, schedule: schedule.id, due: due)] == nil {
+                        consider(due - lead)
+                        break
+                    }
+                }
+            }
+        }
+        return best
+    }
+
+    /// Doses due now (their window open, unanswered), earliest first.
+    public func due(at now: Micros) -> [DoseRecord] {
+        records.values.filter { $0.state == .pending && $0.dose.due <= now }.sorted { $0.dose.due < $1.dose.due }
+    }
+
+    private func dueTimes(_ medication: String, _ schedule: Schedule, after: Micros) -> DueTimes {
+        DueTimes(schedule: schedule, zone: config.zone(for: schedule), after: after,
+                 lastTaken: lastTaken[medication + "/" + schedule.id])
+    }
+
+    private func schedule(of record: DoseRecord) -> Schedule? {
+        config.medication(record.dose.medication)?.schedule(record.dose.schedule)
+    }
+
+    /// Adds records for doses whose first event (pre-reminder or reminder) is at or before `now`.
+    private mutating func introduce(through now: Micros, into actions: inout [Action]) {
+        for medication in config.medications {
+            for schedule in medication.schedules {
+                let lead = schedule.before.max() ?? 0
+                var times = dueTimes(medication.id, schedule, after: horizon)
+                while let due = times.next(), due - lead <= now {
+                    let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
+                    guard records[dose.id] == nil else { continue }
+                    var record = DoseRecord(dose: dose)
+                    // Pre-reminders whose time passed before the dose was seen are not sent late.
+                    let leads = schedule.before.sorted(by: >)
+                    while record.preReminders < leads.count, due - leads[record.preReminders] < horizon {
+                        record.preReminders += 1
+                    }
+                    records[dose.id] = record
+                }
+            }
+        }
+    }
+
+    /// The next instant at which `record` needs attention.
+    private func nextTime(_ record: DoseRecord, _ schedule: Schedule) -> Micros {
+        let due = record.dose.due
+        var next = due + schedule.window
+        let leads = schedule.before.sorted(by: >)
+        if record.preReminders < leads.count { next = min(next, due - leads[record.preReminders]) }
+        if record.reminders == 0 {
+            next = min(next, due)
+        } else if let until = record.snoozedUntil {
+            next = min(next, until)
+        } else if schedule.repeatEvery > 0, let last = record.lastReminder {
+            next = min(next, last + schedule.repeatEvery)
+        }
+        if !record.escalated, schedule.escalate < schedule.window { next = min(next, due + schedule.escalate) }
+        return next
+    }
+
+    private mutating func step(_ id: String, now: Micros, into actions: inout [Action]) {
+        guard var record = records[id], record.state == .pending, let schedule = schedule(of: record) else { return }
+        let before = record
+        let due = record.dose.due
+        var events: [Event] = []
+        if now >= due + schedule.window {
+            record.state = .missed
+            record.answeredAt = due + schedule.window
+            record.snoozedUntil = nil
+            events.append(Event(kind: .missed, dose: record))
+        } else {
+            let leads = schedule.before.sorted(by: >)
+            var preDue = false
+            while record.preReminders < leads.count, due - leads[record.preReminders] <= now {
+                record.preReminders += 1
+                preDue = true
+            }
+            if preDue && now < due {
+                events.append(Event(kind: .preReminder, dose: record))
+            }
+            if now >= due {
+                if !record.escalated, schedule.escalate < schedule.window, now >= due + schedule.escalate {
+                    record.escalated = true
+                    events.append(Event(kind: .escalated, dose: record))
+                }
+                var fire = false
+                if record.reminders == 0 {
+                    fire = true
+                    record.late = now - due > Self.lateness
+                } else if let until = record.snoozedUntil {
+                    fire = now >= until
+                } else if schedule.repeatEvery > 0, let last = record.lastReminder {
+                    fire = now >= last + schedule.repeatEvery
+                }
+                if fire {
+                    var event = Event(kind: .reminder)
+                    event.first = record.reminders == 0
+                    record.reminders += 1
+                    record.lastReminder = now
+                    record.snoozedUntil = nil
+                    record.site = suggestedSite(record.dose.medication)
+                    event.late = record.late
+                    event.warning = record.escalated
+                    event.dose = record
+                    events.append(event)
+                }
+            }
+        }
+        guard record != before else { return }
+        records[id] = record
+        actions.append(.save(record))
+        actions += events.map { .emit($0) }
+    }
+
+    /// Forgets answered doses whose window has long closed (the store keeps them).
+    private mutating func prune(now: Micros) {
+        let longest = config.medications.flatMap(\.schedules).map(\.window).max() ?? 0
+        records = records.filter { _, record in
+            record.state == .pending || record.dose.due + longest + Civil.day > now
+        }
+    }
+
+    // MARK: - Sites and stock
+
+    /// The least recently used site of the medication (ties: list order).
+    public func suggestedSite(_ medication: String) -> String? {
+        guard let sites = config.medication(medication)?.sites else { return nil }
+        return SiteRotation(sites: sites, lastUsed: siteUse[medication] ?? [:]).suggestion
+    }
+
+    /// Applies the config's `stock` where it changed (SPEC 5: the config's value is the starting
+    /// value, applied again whenever it changes).
+    private mutating func applyConfigStock(into actions: inout [Action]) {
+        for medication in config.medications {
+            guard let configured = medication.stock else { continue }
+            if let current = stock[medication.id], current.configValue == configured { continue }
+            let alerted = medication.refillAt.map { configured <= $0 } ?? false
+            let value = Stock(value: configured, configValue: configured, alerted: alerted && (stock[medication.id]?.alerted ?? false))
+            stock[medication.id] = value
+            actions.append(.saveStock(medication: medication.id, value))
+        }
+    }
+
+    /// Sets (`add == false`) or adds to the stock on hand: a refill recorded by `dosectl stock`.
+    public mutating func refill(_ medication: String, amount: Int, add: Bool) -> [Action] {
+        var current = stock[medication] ?? Stock(value: 0, configValue: config.medication(medication)?.stock, alerted: false)
+        current.value = add ? current.value + amount : amount
+        var actions: [Action] = []
+        adjusted(medication, &current, into: &actions)
+        return actions
+    }
+
+    /// Saves a changed stock and raises or re-arms its low-stock alert.
+    private mutating func adjusted(_ medication: String, _ current: inout Stock, into actions: inout [Action]) {
+        var event: Event?
+        if let refillAt = config.medication(medication)?.refillAt {
+            if current.value <= refillAt, !current.alerted {
+                current.alerted = true
+                var low = Event(kind: .lowStock)
+                low.medication = medication
+                low.stock = current.value
+                event = low
+            } else if current.value > refillAt {
+                current.alerted = false
+            }
+        }
+        stock[medication] = current
+        actions.append(.saveStock(medication: medication, current))
+        if let event { actions.append(.emit(event)) }
+    }
+
+    // MARK: - Answers
+
+    /// What a person answers.
+    public enum Answer: Sendable, Equatable {
+        case take(at: Micros?, site: String?, note: String?)
+        case skip(reason: String?)
+        case snooze(Micros)
+    }
+
+    /// Which dose an answer is for.
+    public enum Target: Sendable, Equatable {
+        /// A dose id.
+        case dose(String)
+        /// The medication's dose due now (or the earliest unanswered in its window).
+        case medication(String)
+    }
+
+    /// Why an answer was refused.
+    public struct AnswerError: Error, Sendable, Equatable, CustomStringConvertible {
+        public enum Code: Sendable, Equatable {
+            /// No such dose or medication (JSON-RPC -32002).
+            case notFound
+            /// The answer does not fit the dose (JSON-RPC -32602).
+            case invalid
+        }
+        public var code: Code
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Answers a dose: take, skip or snooze (SPEC 5 and 6). The returned record is the dose as
+    /// answered; its `.save` action comes first, so the answer is durable before it is told.
+    public mutating func answer(_ answer: Answer, for target: Target, now: Micros) -> Result<(DoseRecord, [Action]), AnswerError> {
+        var record: DoseRecord
+        switch find(target, now: now, allowEarly: true) {
+        case .failure(let error):
+            guard case .take(let at, let site, let note) = answer, case .medication(let medication) = target,
+                  error.code == .notFound, config.medication(medication) != nil
+            else { return .failure(error) }
+            // Nothing due or early: an unscheduled dose.
+            let taken = at ?? now
+            record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.extra, due: taken))
+            return .success(take(&record, at: taken, site: site, note: note))
+        case .success(let found):
+            record = found
+        }
+        switch answer {
+        case .take(let at, let site, let note):
+            guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
+            return .success(take(&record, at: at ?? now, site: site, note: note))
+        case .skip(let reason):
+            guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
+            record.state = .skipped
+            record.answeredAt = now
+            record.note = reason ?? record.note
+            record.snoozedUntil = nil
+            records[record.id] = record
+            return .success((record, [.save(record), .emit(Event(kind: .skipped, dose: record))]))
+        case .snooze(let span):
+            guard record.state == .pending, record.dose.due <= now, let schedule = schedule(of: record) else {
+                return .failure(AnswerError(code: .invalid, message: "\(record.id) is not due, so it cannot be snoozed"))
+            }
+            guard span > 0 else { return .failure(AnswerError(code: .invalid, message: "a snooze must be longer than zero")) }
+            let closes = record.dose.due + schedule.window
+            record.snoozedUntil = max(now, min(now + span, closes - Civil.minute))
+            if record.reminders == 0 { record.reminders = 1; record.lastReminder = now }
+            records[record.id] = record
+            return .success((record, [.save(record), .emit(Event(kind: .snoozed, dose: record))]))
+        }
+    }
+
+    private func alreadyAnswered(_ record: DoseRecord) -> AnswerError {
+        AnswerError(code: .invalid, message: "\(record.id) was already \(record.state.rawValue)")
+    }
+
+    private mutating func take(_ record: inout DoseRecord, at: Micros, site: String?, note: String?) -> (DoseRecord, [Action]) {
+        let medication = record.dose.medication
+        record.state = .taken
+        record.answeredAt = at
+        record.site = site ?? record.site ?? suggestedSite(medication)
+        record.note = note ?? record.note
+        record.snoozedUntil = nil
+        records[record.id] = record
+        if let site = record.site { siteUse[medication, default: [:]][site] = at }
+        if !record.isExtra { lastTaken[medication + "/" + record.dose.schedule] = at }
+        var actions: [Action] = [.save(record)]
+        var event = Event(kind: .taken, dose: record)
+        if var current = stock[medication] {
+            current.value -= 1
+            event.stock = current.value
+            var stockActions: [Action] = []
+            adjusted(medication, &current, into: &stockActions)
+            actions.append(.emit(event))
+            actions += stockActions
+        } else {
+            actions.append(.emit(event))
+        }
+        return (record, actions)
+    }
+
+    /// The dose an answer means: by id (a dose due, past or within its window ahead), or by
+    /// medication (the earliest due and unanswered, else the next one within its window ahead).
+    public func find(_ target: Target, now: Micros, allowEarly: Bool) -> Result<DoseRecord, AnswerError> {
+        switch target {
+        case .dose(let id):
+            if let record = records[id] { return .success(record) }
+            guard let dose = DoseID.parse(id), let medication = config.medication(dose.medication) else {
+                return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
+            }
+            if dose.schedule == DoseID.extra {
+                return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
+            }
+            guard let schedule = medication.schedule(dose.schedule) else {
+                return .failure(AnswerError(code: .notFound, message: "\(dose.medication) has no schedule \(dose.schedule)"))
+            }
+            var times = dueTimes(dose.medication, schedule, after: dose.due - 1)
+            guard times.next() == dose.due else {
+                return .failure(AnswerError(code: .notFound, message: "no dose of \(dose.medication)/\(dose.schedule) is due at \(RFC3339.utc(dose.due))"))
+            }
+            guard dose.due - schedule.window <= now else {
+                return .failure(AnswerError(code: .invalid, message: "\(id) is not due until \(RFC3339.utc(dose.due)); it can be answered from \(RFC3339.utc(dose.due - schedule.window))"))
+            }
+            // A dose from before the daemon's records (e.g. written while it was stopped).
+            var record = DoseRecord(dose: dose)
+            if dose.due + schedule.window <= now { record.state = .missed }
+            return .success(record)
+        case .medication(let id):
+            guard let medication = config.medication(id) else {
+                return .failure(AnswerError(code: .notFound, message: "no medication \(id)"))
+            }
+            // Doses whose window is open: due ones first (earliest), else the next one ahead.
+            var dueNow: DoseRecord?
+            var early: DoseRecord?
+            for schedule in medication.schedules {
+                var times = dueTimes(id, schedule, after: now - schedule.window)
+                while let due = times.next(), due - schedule.window <= now {
+                    let dose = DueDose(medication: id, schedule: schedule.id, due: due)
+                    let record = records[dose.id] ?? DoseRecord(dose: dose)
+                    guard record.state == .pending else { continue }
+                    if due <= now {
+                        if dueNow.map({ due < $0.dose.due }) ?? true { dueNow = record }
+                    } else {
+                        if allowEarly, early.map({ due < $0.dose.due }) ?? true { early = record }
+                        break
+                    }
+                }
+            }
+            guard let found = dueNow ?? early else {
+                return .failure(AnswerError(code: .notFound, message: "no dose of \(id) is due"))
+            }
+            return .success(found)
+        }
+    }
+
+    // MARK: - Configuration
+
+    /// Starts using a new configuration. Answers stay given; no reminder is repeated.
+    public mutating func reload(_ newConfig: Configuration, now: Micros) -> [Action] {
+        config = newConfig
+        var actions: [Action] = []
+        applyConfigStock(into: &actions)
+        return actions + advance(to: now)
+    }
+
+    /// The first actions after start: stock from the config, then catch-up.
+    public mutating func start(now: Micros) -> [Action] {
+        reload(config, now: now)
+    }
+}

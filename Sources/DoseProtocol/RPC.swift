@@ -1,0 +1,186 @@
+import DoseCore
+import Foundation
+
+/// JSON-RPC 2.0 error codes of SPEC 6.
+public enum RPCErrorCode {
+    public static let parseError = -32700
+    public static let invalidRequest = -32600
+    public static let methodNotFound = -32601
+    public static let invalidParams = -32602
+    public static let permissionDenied = -32001
+    public static let noSuchDose = -32002
+    public static let invalidConfiguration = -32003
+}
+
+/// A JSON-RPC error object.
+public struct RPCError: Error, Codable, Sendable, Equatable {
+    public var code: Int
+    public var message: String
+
+    public init(code: Int, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// An error reply: the error and the id it answers (`null` when the id could not be read).
+public struct RPCFailure: Error, Sendable, Equatable {
+    public var id: JSONValue
+    public var error: RPCError
+    public init(id: JSONValue, error: RPCError) {
+        self.id = id
+        self.error = error
+    }
+}
+
+/// A request or notification, read from one JSON value.
+public struct RPCRequest: Sendable, Equatable {
+    /// nil for a notification (no reply).
+    public var id: JSONValue?
+    public var method: String
+    public var params: JSONValue?
+
+    public init(id: JSONValue?, method: String, params: JSONValue? = nil) {
+        self.id = id
+        self.method = method
+        self.params = params
+    }
+
+    /// Validates a decoded value as a request; the error carries the id when it could be read.
+    public static func parse(_ value: JSONValue) -> Result<RPCRequest, RPCFailure> {
+        guard case .object(let object) = value else {
+            return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest, message: "a request must be a JSON object")))
+        }
+        var id: JSONValue?
+        if let raw = object["id"] {
+            switch raw {
+            case .string, .number, .null: id = raw
+            default:
+                return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest, message: "'id' must be a string, a number or null")))
+            }
+        }
+        let replyID = id ?? .null
+        guard object["jsonrpc"] == .string("2.0") else {
+            return .failure(RPCFailure(id: replyID, error: RPCError(code: RPCErrorCode.invalidRequest, message: "'jsonrpc' must be \"2.0\"")))
+        }
+        guard case .string(let method)? = object["method"] else {
+            return .failure(RPCFailure(id: replyID, error: RPCError(code: RPCErrorCode.invalidRequest, message: "'method' must be a string")))
+        }
+        if let params = object["params"] {
+            switch params {
+            case .object, .array: break
+            default:
+                return .failure(RPCFailure(id: replyID, error: RPCError(code: RPCErrorCode.invalidRequest, message: "'params' must be an object or an array")))
+            }
+        }
+        return .success(RPCRequest(id: id, method: method, params: object["params"]))
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["jsonrpc": .string("2.0"), "method": .string(method)]
+        if let id { object["id"] = id }
+        if let params { object["params"] = params }
+        return .object(object)
+    }
+}
+
+/// Replies and notifications.
+public enum RPCMessage {
+    public static func result(id: JSONValue, _ result: JSONValue) -> JSONValue {
+        .object(["jsonrpc": .string("2.0"), "id": id, "result": result])
+    }
+
+    public static func error(id: JSONValue, _ error: RPCError) -> JSONValue {
+        .object(["jsonrpc": .string("2.0"), "id": id,
+                 "error": .object(["code": .number(Double(error.code)), "message": .string(error.message)])])
+    }
+
+    public static func notification(method: String, params: JSONValue) -> JSONValue {
+        .object(["jsonrpc": .string("2.0"), "method": .string(method), "params": params])
+    }
+
+    /// One line of JSON text, without the newline.
+    public static func line(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+}
+
+/// Params of the methods of SPEC 6.
+public enum RPCParams {
+    public struct Upcoming: Codable, Sendable {
+        public var count: Int?
+        public var medication: String?
+        public init(count: Int? = nil, medication: String? = nil) { self.count = count; self.medication = medication }
+    }
+
+    public struct Subscribe: Codable, Sendable {
+        public var events: [String]?
+        public init(events: [String]? = nil) { self.events = events }
+    }
+
+    public struct Take: Codable, Sendable {
+        public var dose: String?
+        public var medication: String?
+        public var at: String?
+        public var site: String?
+        public var note: String?
+        public init(dose: String? = nil, medication: String? = nil, at: String? = nil, site: String? = nil, note: String? = nil) {
+            self.dose = dose; self.medication = medication; self.at = at; self.site = site; self.note = note
+        }
+    }
+
+    public struct Skip: Codable, Sendable {
+        public var dose: String?
+        public var medication: String?
+        public var reason: String?
+        public init(dose: String? = nil, medication: String? = nil, reason: String? = nil) {
+            self.dose = dose; self.medication = medication; self.reason = reason
+        }
+    }
+
+    public struct Snooze: Codable, Sendable {
+        public var dose: String?
+        public var medication: String?
+        public var `for`: String
+        public init(dose: String? = nil, medication: String? = nil, for span: String) {
+            self.dose = dose; self.medication = medication; self.for = span
+        }
+    }
+
+    public struct Stock: Codable, Sendable {
+        public var medication: String
+        public var set: Int?
+        public var add: Int?
+        public init(medication: String, set: Int? = nil, add: Int? = nil) { self.medication = medication; self.set = set; self.add = add }
+    }
+}
+
+/// The `status` result.
+public struct StatusResult: Codable, Sendable {
+    public var version: String
+    public var started: String
+    public var schedules: Int
+    public var due: [DoseMessage]
+    public var next: DoseMessage?
+
+    public init(version: String, started: String, schedules: Int, due: [DoseMessage], next: DoseMessage?) {
+        self.version = version; self.started = started; self.schedules = schedules; self.due = due; self.next = next
+    }
+
+    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(started, forKey: .started)
+        try c.encode(schedules, forKey: .schedules)
+        try c.encode(due, forKey: .due)
+        try c.encode(next, forKey: .next)
+    }
+}
+
+/// dosed's version, in `status`.
+public let dosedVersion = "0.1.0"

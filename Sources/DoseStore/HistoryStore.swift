@@ -1,0 +1,268 @@
+import DoseCore
+import Foundation
+import GRDB
+
+/// The history database, `STATE_DIR/history.sqlite` (SPEC 2 and 5): every dose's answer and
+/// reminder progress, stock, when the daemon was last alive, and when schedules were first seen.
+///
+/// One type owns the `DatabaseWriter`; migrations run in its init. Writes are committed with
+/// `synchronous = FULL` in WAL mode, so a write that returned is on disk: the daemon acknowledges
+/// an answer only after its write returned. `dosectl` and the daemon may use the file at once.
+public final class HistoryStore: Sendable {
+    private let writer: any DatabaseWriter
+
+    /// Why the history could not be opened.
+    public struct OpenError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Opens (creating if needed) the history at `path`; creates its directory with `mode`.
+    public init(path: String, directoryMode: Int = 0o700) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            if !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: directoryMode])
+            }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            writer = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw OpenError(description: "cannot open the history \(path): \(error.message ?? "\(error)")")
+        } catch {
+            throw OpenError(description: "cannot open the history \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// An in-memory history, for tests.
+    public init() throws {
+        writer = try DatabaseQueue()
+        try Self.migrator.migrate(writer)
+    }
+
+    /// The default file name in a state dir.
+    public static let fileName = "history.sqlite"
+
+    // MARK: - Schema
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "dose") { t in
+                t.primaryKey("id", .text)
+                t.column("medication", .text).notNull()
+                t.column("schedule", .text).notNull()
+                t.column("due", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("answeredAt", .integer)
+                t.column("site", .text)
+                t.column("note", .text)
+                t.column("preReminders", .integer).notNull().defaults(to: 0)
+                t.column("reminders", .integer).notNull().defaults(to: 0)
+                t.column("lastReminder", .integer)
+                t.column("escalated", .boolean).notNull().defaults(to: false)
+                t.column("snoozedUntil", .integer)
+                t.column("late", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "dose_due", on: "dose", columns: ["due"])
+            try db.create(index: "dose_medication_due", on: "dose", columns: ["medication", "due"])
+            try db.create(table: "stock") { t in
+                t.primaryKey("medication", .text)
+                t.column("value", .integer).notNull()
+                t.column("configValue", .integer)
+                t.column("alerted", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "scheduleSeen") { t in
+                t.column("medication", .text).notNull()
+                t.column("schedule", .text).notNull()
+                t.column("firstSeen", .integer).notNull()
+                t.primaryKey(["medication", "schedule"])
+            }
+            try db.create(table: "meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .integer).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: - Writes
+
+    /// Inserts or replaces a dose's record.
+    public func save(_ record: DoseRecord) throws {
+        try writer.write { db in try DoseRow(record).upsert(db) }
+    }
+
+    /// Performs a batch of the machine's writes in one transaction.
+    public func apply(records: [DoseRecord], stock: [(String, ReminderMachine.Stock)], alive: Micros?) throws {
+        guard !records.isEmpty || !stock.isEmpty || alive != nil else { return }
+        try writer.write { db in
+            for record in records { try DoseRow(record).upsert(db) }
+            for (medication, value) in stock { try StockRow(medication: medication, value).upsert(db) }
+            if let alive { try MetaRow(key: MetaRow.lastAlive, value: alive).upsert(db) }
+        }
+    }
+
+    /// Records that the daemon was alive at `instant`.
+    public func setLastAlive(_ instant: Micros) throws {
+        try writer.write { db in try MetaRow(key: MetaRow.lastAlive, value: instant).upsert(db) }
+    }
+
+    /// Records when each schedule was first seen (kept if already known).
+    public func noteSchedulesSeen(_ keys: [(String, String)], at instant: Micros) throws {
+        try writer.write { db in
+            for (medication, schedule) in keys {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO scheduleSeen (medication, schedule, firstSeen) VALUES (?, ?, ?)",
+                    arguments: [medication, schedule, instant])
+            }
+        }
+    }
+
+    // MARK: - Reads
+
+    /// The record of a dose, if any.
+    public func record(_ id: String) throws -> DoseRecord? {
+        try writer.read { db in try DoseRow.fetchOne(db, key: id)?.record }
+    }
+
+    /// Records of doses due in `[since, until)`, optionally of one medication, in due order.
+    public func records(since: Micros = .min, until: Micros = .max, medication: String? = nil) throws -> [DoseRecord] {
+        try writer.read { db in
+            var request = DoseRow.filter(DoseRow.Columns.due >= since && DoseRow.Columns.due < until)
+            if let medication { request = request.filter(DoseRow.Columns.medication == medication) }
+            return try request.order(DoseRow.Columns.due, DoseRow.Columns.id).fetchAll(db).map(\.record)
+        }
+    }
+
+    /// What the reminder machine needs at start: recent and future records, stock, site use,
+    /// last takes, and when the daemon was last alive.
+    public func snapshot(longestWindow: Micros) throws -> ReminderMachine.Snapshot {
+        try writer.read { db in
+            let lastAlive = try MetaRow.fetchOne(db, key: MetaRow.lastAlive)?.value
+            let since = lastAlive.map { $0 - longestWindow - Civil.day } ?? .min
+            let records = try DoseRow.filter(DoseRow.Columns.due >= since || DoseRow.Columns.state == "pending")
+                .fetchAll(db).map(\.record)
+            var stock: [String: ReminderMachine.Stock] = [:]
+            for row in try StockRow.fetchAll(db) { stock[row.medication] = row.stock }
+            var siteUse: [String: [String: Micros]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT medication, site, MAX(answeredAt) AS used FROM dose
+                WHERE state = 'taken' AND site IS NOT NULL GROUP BY medication, site
+                """) {
+                siteUse[row["medication"], default: [:]][row["site"]] = row["used"]
+            }
+            var lastTaken: [String: Micros] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT medication, schedule, MAX(answeredAt) AS taken FROM dose
+                WHERE state = 'taken' AND schedule != 'extra' GROUP BY medication, schedule
+                """) {
+                lastTaken[(row["medication"] as String) + "/" + (row["schedule"] as String)] = row["taken"]
+            }
+            return ReminderMachine.Snapshot(records: records, lastAlive: lastAlive, stock: stock, siteUse: siteUse, lastTaken: lastTaken)
+        }
+    }
+
+    /// When the daemon was last alive.
+    public func lastAlive() throws -> Micros? {
+        try writer.read { db in try MetaRow.fetchOne(db, key: MetaRow.lastAlive)?.value }
+    }
+
+    /// The stock of every medication with one.
+    public func stock() throws -> [String: ReminderMachine.Stock] {
+        try writer.read { db in
+            Dictionary(uniqueKeysWithValues: try StockRow.fetchAll(db).map { ($0.medication, $0.stock) })
+        }
+    }
+}
+
+// MARK: - Records
+
+/// A row of `dose`.
+struct DoseRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "dose"
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let medication = Column(CodingKeys.medication)
+        static let due = Column(CodingKeys.due)
+        static let state = Column(CodingKeys.state)
+    }
+
+    var id: String
+    var medication: String
+    var schedule: String
+    var due: Int64
+    var state: String
+    var answeredAt: Int64?
+    var site: String?
+    var note: String?
+    var preReminders: Int
+    var reminders: Int
+    var lastReminder: Int64?
+    var escalated: Bool
+    var snoozedUntil: Int64?
+    var late: Bool
+
+    init(_ r: DoseRecord) {
+        id = r.id
+        medication = r.dose.medication
+        schedule = r.dose.schedule
+        due = r.dose.due
+        state = r.state.rawValue
+        answeredAt = r.answeredAt
+        site = r.site
+        note = r.note
+        preReminders = r.preReminders
+        reminders = r.reminders
+        lastReminder = r.lastReminder
+        escalated = r.escalated
+        snoozedUntil = r.snoozedUntil
+        late = r.late
+    }
+
+    var record: DoseRecord {
+        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due))
+        r.state = DoseRecord.State(rawValue: state) ?? .pending
+        r.answeredAt = answeredAt
+        r.site = site
+        r.note = note
+        r.preReminders = preReminders
+        r.reminders = reminders
+        r.lastReminder = lastReminder
+        r.escalated = escalated
+        r.snoozedUntil = snoozedUntil
+        r.late = late
+        return r
+    }
+}
+
+/// A row of `stock`.
+struct StockRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "stock"
+    var medication: String
+    var value: Int
+    var configValue: Int?
+    var alerted: Bool
+
+    init(medication: String, _ stock: ReminderMachine.Stock) {
+        self.medication = medication
+        value = stock.value
+        configValue = stock.configValue
+        alerted = stock.alerted
+    }
+
+    var stock: ReminderMachine.Stock { .init(value: value, configValue: configValue, alerted: alerted) }
+}
+
+/// A row of `meta`.
+struct MetaRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "meta"
+    static let lastAlive = "lastAlive"
+    var key: String
+    var value: Int64
+}

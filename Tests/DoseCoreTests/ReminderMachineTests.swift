@@ -1,0 +1,214 @@
+import DoseCore
+import Testing
+
+/// The reminder lifecycle of SPEC 5, driven with plain instants: no clock, no sleeping.
+@Suite("Reminder machine (SPEC 5)")
+struct ReminderMachineTests {
+    static let interferon = """
+        name = "Interferon"
+        dose = "3 MU"
+        sites = ["abdomen left", "abdomen right"]
+        stock = 4
+        refill_at = 2
+        [[schedule]]
+        id = "evening"
+        on = "Mon,Wed,Fri 20:00"
+        before = ["30m"]
+        window = "2h"
+        repeat = "10m"
+        escalate = "1h"
+        timezone = "UTC"
+        """
+
+    static func machine(lastAlive: String? = "2026-11-30T12:00:00Z", now: String = "2026-11-30T12:00:00Z",
+                        records: [DoseRecord] = [], text: String = interferon) throws -> ReminderMachine {
+        try started(lastAlive: lastAlive, now: now, records: records, text: text).machine
+    }
+
+    /// A machine after its start, and the events of the start (the catch-up).
+    static func started(lastAlive: String?, now: String, records: [DoseRecord] = [], text: String = interferon) throws
+        -> (machine: ReminderMachine, events: [String])
+    {
+        let config = try configuration(["interferon": text])
+        var machine = ReminderMachine(
+            config: config, snapshot: .init(records: records, lastAlive: lastAlive.map(at)), now: at(now))
+        let events = Self.events(machine.start(now: at(now)))
+        return (machine, events)
+    }
+
+    /// The events emitted, as `kind dose-time` strings.
+    static func events(_ actions: [ReminderMachine.Action]) -> [String] {
+        actions.compactMap {
+            guard case .emit(let event) = $0 else { return nil }
+            var text = event.kind.rawValue
+            if event.late { text += " late" }
+            if event.warning { text += " warning" }
+            return text
+        }
+    }
+
+    /// Runs the machine from deadline to deadline until `end`, collecting `time kind` strings.
+    static func run(_ machine: inout ReminderMachine, until end: String) -> [String] {
+        var log: [String] = []
+        while let next = machine.nextDeadline(), next <= at(end) {
+            for event in events(machine.advance(to: next)) { log.append("\(RFC3339.utc(next).dropFirst(11).prefix(5)) \(event)") }
+        }
+        return log
+    }
+
+    @Test("pre-reminder, reminder, repeats, escalation, then missed at the window's end")
+    func lifecycle() throws {
+        var machine = try Self.machine()
+        #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-11-30T19:30:00Z")
+        let log = Self.run(&machine, until: "2026-11-30T23:00:00Z")
+        #expect(log == [
+            "19:30 pre-reminder", "20:00 reminder", "20:10 reminder", "20:20 reminder", "20:30 reminder",
+            "20:40 reminder", "20:50 reminder", "21:00 escalated", "21:00 reminder warning", "21:10 reminder warning",
+            "21:20 reminder warning", "21:30 reminder warning", "21:40 reminder warning", "21:50 reminder warning",
+            "22:00 missed",
+        ])
+        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.state == .missed)
+    }
+
+    @Test("the first reminder suggests the least recently used site")
+    func site() throws {
+        var machine = try Self.machine(now: "2026-11-30T19:59:00Z")
+        let actions = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let reminder = actions.compactMap { if case .emit(let e) = $0, e.kind == .reminder { e } else { nil } }.first
+        #expect(reminder?.dose?.site == "abdomen left")
+        #expect(reminder?.first == true)
+        #expect(reminder?.late == false)
+    }
+
+    @Test("take answers the due dose, records the site, counts stock down; no more reminders")
+    func take() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let result = machine.answer(.take(at: nil, site: nil, note: "fine"), for: .medication("interferon"), now: at("2026-11-30T20:05:00Z"))
+        let (record, actions) = try result.get()
+        #expect(record.id == "interferon/evening@2026-11-30T20:00:00Z")
+        #expect(record.state == .taken)
+        #expect(record.site == "abdomen left")
+        #expect(record.note == "fine")
+        guard case .save(let saved) = actions.first else { Issue.record("save comes first"); return }
+        #expect(saved == record)
+        #expect(Self.events(actions) == ["taken"])
+        #expect(machine.stock["interferon"]?.value == 3)
+        // Nothing more for this dose; the next is Wednesday's pre-reminder.
+        #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-12-02T19:30:00Z")
+        #expect(machine.suggestedSite("interferon") == "abdomen right")
+    }
+
+    @Test("a dose taken early (within its window before due) is answered and never reminded")
+    func takeEarly() throws {
+        var machine = try Self.machine()
+        let (record, _) = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"), now: at("2026-11-30T18:30:00Z")).get()
+        #expect(record.id == "interferon/evening@2026-11-30T20:00:00Z")
+        let log = Self.run(&machine, until: "2026-11-30T23:00:00Z")
+        #expect(log.isEmpty)
+    }
+
+    @Test("take with nothing due or early records an unscheduled dose")
+    func extra() throws {
+        var machine = try Self.machine()
+        let (record, _) = try machine.answer(.take(at: nil, site: "thigh", note: nil), for: .medication("interferon"), now: at("2026-11-30T12:00:00Z")).get()
+        #expect(record.id == "interferon/extra@2026-11-30T12:00:00Z")
+        #expect(record.isExtra && record.state == .taken && record.site == "thigh")
+    }
+
+    @Test("skip answers; skip and snooze with nothing due are refused; a second answer is refused")
+    func skipAndRefusals() throws {
+        var machine = try Self.machine()
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.snooze(15 * Civil.minute), for: .medication("interferon"), now: at("2026-11-30T12:00:00Z")).get()
+        }
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.skip(reason: nil), for: .medication("nosuch"), now: at("2026-11-30T12:00:00Z")).get()
+        }
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let (skipped, actions) = try machine.answer(.skip(reason: "fever"), for: .dose("interferon/evening@2026-11-30T20:00:00Z"), now: at("2026-11-30T20:01:00Z")).get()
+        #expect(skipped.state == .skipped && skipped.note == "fever")
+        #expect(Self.events(actions) == ["skipped"])
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.take(at: nil, site: nil, note: nil), for: .dose("interferon/evening@2026-11-30T20:00:00Z"), now: at("2026-11-30T20:02:00Z")).get()
+        }
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.take(at: nil, site: nil, note: nil), for: .dose("interferon/evening@2026-11-30T20:07:00Z"), now: at("2026-11-30T20:02:00Z")).get()
+        }
+    }
+
+    @Test("snooze re-reminds after the snooze, never past the window: a long one ends a minute before it closes")
+    func snooze() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let (short, _) = try machine.answer(.snooze(25 * Civil.minute), for: .medication("interferon"), now: at("2026-11-30T20:01:00Z")).get()
+        #expect(RFC3339.utc(short.snoozedUntil!) == "2026-11-30T20:26:00Z")
+        #expect(Self.run(&machine, until: "2026-11-30T20:30:00Z") == ["20:26 reminder"])
+        let (long, _) = try machine.answer(.snooze(5 * Civil.hour), for: .medication("interferon"), now: at("2026-11-30T20:30:00Z")).get()
+        #expect(RFC3339.utc(long.snoozedUntil!) == "2026-11-30T21:59:00Z")
+        #expect(Self.run(&machine, until: "2026-11-30T23:00:00Z") == ["21:00 escalated", "21:59 reminder warning", "22:00 missed"])
+    }
+
+    @Test("catch-up after downtime: inside the window the reminder fires now, late; past it, missed once")
+    func catchUp() throws {
+        // Down from Monday noon to Monday 21:00: Monday's dose is still in its window.
+        var (machine, log) = try Self.started(lastAlive: "2026-11-30T12:00:00Z", now: "2026-11-30T21:00:00Z")
+        #expect(log == ["escalated", "reminder late warning"])
+        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.late == true)
+        // Down from Monday noon to Thursday: Monday's and Wednesday's windows closed.
+        (machine, log) = try Self.started(lastAlive: "2026-11-30T12:00:00Z", now: "2026-12-03T09:00:00Z")
+        #expect(log == ["missed", "missed"])
+        #expect(Self.events(machine.advance(to: at("2026-12-03T09:00:00Z"))).isEmpty)
+    }
+
+    @Test("a very first start has nothing to catch up")
+    func firstStart() throws {
+        let (machine, log) = try Self.started(lastAlive: nil, now: "2026-11-30T21:00:00Z")
+        #expect(log.isEmpty)
+        #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-12-02T19:30:00Z")
+    }
+
+    @Test("records restored after a restart: nothing fires twice")
+    func restart() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let saved = Array(machine.records.values)
+        var (restarted, log) = try Self.started(lastAlive: "2026-11-30T20:00:00Z", now: "2026-11-30T20:05:00Z", records: saved)
+        #expect(log.isEmpty)
+        #expect(Self.run(&restarted, until: "2026-11-30T20:10:00Z") == ["20:10 reminder"])
+    }
+
+    @Test("a clock jump forward is caught up like downtime; backward fires nothing again")
+    func clockJumps() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T19:00:00Z"))
+        #expect(Self.events(machine.advance(to: at("2026-11-30T20:15:00Z"))) == ["reminder late"])
+        #expect(Self.events(machine.advance(to: at("2026-11-30T18:00:00Z"))).isEmpty)
+        #expect(Self.events(machine.advance(to: at("2026-11-30T20:15:00Z"))).isEmpty)
+    }
+
+    @Test("low stock: one event when crossing refill_at; a refill above re-arms it")
+    func lowStock() throws {
+        var machine = try Self.machine()
+        var all: [String] = []
+        for now in ["2026-11-30T12:00:00Z", "2026-11-30T12:01:00Z", "2026-11-30T12:02:00Z"] {
+            all += Self.events(try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"), now: at(now)).get().1)
+        }
+        #expect(all == ["taken", "taken", "low-stock", "taken"])
+        #expect(machine.stock["interferon"]?.value == 1)
+        #expect(Self.events(machine.refill("interferon", amount: 10, add: true)).isEmpty)
+        #expect(machine.stock["interferon"]?.value == 11)
+        #expect(Self.events(machine.refill("interferon", amount: 2, add: false)) == ["low-stock"])
+    }
+
+    @Test("reload keeps answers and repeats no reminder; the new schedule applies")
+    func reload() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        _ = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"), now: at("2026-11-30T20:01:00Z")).get()
+        let changed = try configuration(["interferon": Self.interferon.replacingOccurrences(of: "Mon,Wed,Fri 20:00", with: "*-*-* 20:00")])
+        #expect(Self.events(machine.reload(changed, now: at("2026-11-30T20:02:00Z"))).isEmpty)
+        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.state == .taken)
+        #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-12-01T19:30:00Z")
+    }
+}
