@@ -24,9 +24,16 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Builds, then starts dosed in the foreground on the example config.
+# Builds, then starts dosed in the foreground on the example config plus a demo dose that
+# falls due within a minute. Answer it from a second terminal with the command printed first.
 run: build
-	.build/debug/dosed --config $(CONFIG)
+	@demo=$$(scripts/demo-config.sh); \
+	flags="--config $$demo/config --state $$demo/state --socket $$demo/dosed.sock"; \
+	echo "dosed is starting on config/ plus a demo dose due in 30 seconds."; \
+	echo "In another terminal:  .build/debug/dosectl $$flags take demo"; \
+	echo "                      .build/debug/dosectl $$flags watch"; \
+	echo; \
+	exec .build/debug/dosed $$flags
 
 # Builds everything and runs every test (unit, differential against systemd-analyze, end to end).
 test: deps

@@ -5,4 +5,9 @@
 #include <systemd/sd-journal.h>
 #include <systemd/sd-daemon.h>
 #include <sys/uio.h>
+/* Linux facilities the daemon watches with: clock changes and config edits. */
+#include <sys/timerfd.h>
+#include <sys/inotify.h>
+#include <grp.h>
+#include <pwd.h>
 #endif

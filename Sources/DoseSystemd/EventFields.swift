@@ -73,7 +73,7 @@ public enum EventFields {
         case .missed:
             return "Missed: \(text) — was due \(due)"
         case .taken:
-            let at = record.answeredAt.map { " at " + clock($0, zone: zone) } ?? ""
+            let at = record.answeredAt.map { " at " + clock($0 - $0 % Civil.second, zone: zone) } ?? ""
             let stock = event.stock.map { "; \($0) left" } ?? ""
             return "Taken: \(text)\(at)" + (record.isExtra ? " (unscheduled)" : " — due \(due)") + stock
         case .skipped:

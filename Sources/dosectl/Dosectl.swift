@@ -9,13 +9,13 @@ struct Dosectl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dosectl",
         abstract: "Check, list and follow your medication schedules; answer dosed's reminders.",
-        subcommands: [Check.self, List.self, Next.self]
+        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Snooze.self, Stock.self]
     )
 
     /// Runs the command; usage errors exit 2 and failures 1, as SPEC 8 fixes.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as Failure {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))
@@ -29,6 +29,33 @@ struct Dosectl: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Moves global options written before the subcommand (`dosectl --config X take`) behind it,
+/// where the subcommand's option group reads them.
+func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+    var leading: [String] = []
+    var rest = arguments[...]
+    while let first = rest.first, first.hasPrefix("--") {
+        let name = String(first.prefix { $0 != "=" })
+        if name == "--system" {
+            leading.append(first)
+            rest = rest.dropFirst()
+        } else if ["--config", "--state", "--socket"].contains(name) {
+            leading.append(first)
+            rest = rest.dropFirst()
+            if !first.contains("="), let value = rest.first {
+                leading.append(value)
+                rest = rest.dropFirst()
+            }
+        } else {
+            break
+        }
+    }
+    guard !leading.isEmpty else { return arguments }
+    var result = Array(rest)
+    result.insert(contentsOf: leading, at: result.firstIndex(of: "--") ?? result.endIndex)
+    return result
 }
 
 /// SPEC 8's exit codes.

@@ -1,0 +1,98 @@
+import CSystemd
+import Foundation
+
+/// Calls back when the wall clock is set (a jump either way), via a timerfd armed with
+/// `TFD_TIMER_CANCEL_ON_SET`: no polling, the kernel tells.
+final class ClockWatcher: @unchecked Sendable {
+    private let fd: Int32
+    private let source: any DispatchSourceRead
+
+    init?(queue: DispatchQueue, changed: @escaping @Sendable () -> Void) {
+        fd = timerfd_create(CLOCK_REALTIME, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        let fd = self.fd
+        source.setEventHandler {
+            var expirations: UInt64 = 0
+            let result = read(fd, &expirations, 8)
+            if result < 0 && errno == ECANCELED {
+                Self.arm(fd)
+                changed()
+            }
+        }
+        source.setCancelHandler { close(fd) }
+        Self.arm(fd)
+        source.resume()
+    }
+
+    /// Arms the timer far in the future; setting the clock cancels it, which wakes the source.
+    private static func arm(_ fd: Int32) {
+        var spec = itimerspec()
+        spec.it_value.tv_sec = Int(Int32.max)
+        _ = timerfd_settime(fd, Int32(TFD_TIMER_ABSTIME) | 2 /* TFD_TIMER_CANCEL_ON_SET */, &spec, nil)
+    }
+
+    func cancel() { source.cancel() }
+}
+
+/// Calls back (once per burst) when files in the config dir or its `medications/` change.
+final class ConfigWatcher: @unchecked Sendable {
+    private let fd: Int32
+    private let source: any DispatchSourceRead
+    private let directory: String
+    private var watchingMedications = false
+    private var pending = false
+
+    init?(directory: String, queue: DispatchQueue, changed: @escaping @Sendable () -> Void) {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        self.directory = directory
+        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+            close(fd)
+            return nil
+        }
+        watchMedications()
+        let fd = self.fd
+        source.setEventHandler { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while read(fd, &buffer, buffer.count) > 0 {}
+            guard let self else { return }
+            self.watchMedications()
+            // Editors write several events per save: reload once, a moment later.
+            guard !self.pending else { return }
+            self.pending = true
+            queue.asyncAfter(deadline: .now() + .milliseconds(200)) {
+                self.pending = false
+                changed()
+            }
+        }
+        source.setCancelHandler { close(fd) }
+        source.resume()
+    }
+
+    private func watchMedications() {
+        guard !watchingMedications else { return }
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
+        watchingMedications = inotify_add_watch(fd, directory + "/medications", mask) >= 0
+    }
+
+    func cancel() { source.cancel() }
+}
+
+/// Whether `uid` belongs to the group `name`, as primary or supplementary member (group database).
+func isMember(uid: UInt32, gid: UInt32, of name: String) -> Bool {
+    guard let group = getgrnam(name) else { return false }
+    let target = group.pointee.gr_gid
+    if gid == target { return true }
+    guard let user = getpwuid(uid) else { return false }
+    if user.pointee.pw_gid == target { return true }
+    var count: Int32 = 64
+    var groups = [gid_t](repeating: 0, count: Int(count))
+    if getgrouplist(user.pointee.pw_name, user.pointee.pw_gid, &groups, &count) < 0 {
+        groups = [gid_t](repeating: 0, count: Int(count))
+        _ = getgrouplist(user.pointee.pw_name, user.pointee.pw_gid, &groups, &count)
+    }
+    return groups.prefix(Int(max(count, 0))).contains(target)
+}

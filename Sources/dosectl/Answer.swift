@@ -1,0 +1,286 @@
+import ArgumentParser
+import DoseCore
+import DoseFiles
+import DoseProtocol
+import DoseStore
+import Foundation
+
+/// Where answers go: the daemon when it runs, else the history directly (SPEC 8).
+struct Answering {
+    let global: GlobalOptions
+    let config: Configuration
+
+    init(global: GlobalOptions) throws {
+        self.global = global
+        config = try global.loadConfiguration()
+    }
+
+    /// The running daemon, if one answers on the socket.
+    var daemon: DaemonClient? {
+        (try? global.paths.socket()).flatMap(DaemonClient.init(path:))
+    }
+
+    /// The daemon, or a failure with exit code 3.
+    func requireDaemon() throws -> DaemonClient {
+        let path: String
+        do {
+            path = try global.paths.socket()
+        } catch {
+            throw Failure(message: "dosectl: \(error)", code: ExitStatus.daemonUnreachable)
+        }
+        guard let client = DaemonClient(path: path) else {
+            throw Failure(message: "dosectl: dosed is not running (no daemon at \(path))", code: ExitStatus.daemonUnreachable)
+        }
+        return client
+    }
+
+    /// Calls a method on the daemon; its errors become failures with their message.
+    func call(_ client: DaemonClient, _ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+        do {
+            return try client.call(method, params)
+        } catch let failure as DaemonClient.Failure {
+            throw Failure(message: "dosectl \(method): \(failure.message)")
+        }
+    }
+
+    /// Opens the history for writing without the daemon.
+    func openStore() throws -> HistoryStore {
+        do {
+            return try HistoryStore(path: global.paths.state + "/" + HistoryStore.fileName,
+                                    directoryMode: global.system ? 0o750 : 0o700)
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
+        }
+    }
+
+    /// A reminder machine over the stored history, to answer without the daemon.
+    func offlineMachine(_ store: HistoryStore, now: Micros) throws -> ReminderMachine {
+        let longest = config.medications.flatMap(\.schedules).map(\.window).max() ?? 0
+        var snapshot = try store.snapshot(longestWindow: longest)
+        // Answers need only the records; catching up is the daemon's job.
+        snapshot.lastAlive = now
+        return ReminderMachine(config: config, snapshot: snapshot, now: now)
+    }
+
+    /// Writes the machine's saves to the history (events are the daemon's to tell).
+    func save(_ actions: [ReminderMachine.Action], to store: HistoryStore) throws {
+        var records: [DoseRecord] = []
+        var stock: [(String, ReminderMachine.Stock)] = []
+        for action in actions {
+            switch action {
+            case .save(let record): records.append(record)
+            case .saveStock(let medication, let value): stock.append((medication, value))
+            case .emit: break
+            }
+        }
+        try store.apply(records: records, stock: stock, alive: nil)
+    }
+
+    /// Answers `target` (a dose id, a medication, or nil for the earliest dose due).
+    func answer(_ target: String?, rpc method: String, params: [String: JSONValue],
+                local: ReminderMachine.Answer) throws -> DoseMessage {
+        let now = currentInstant()
+        if let client = daemon {
+            var params = params
+            if let target {
+                params[target.contains("@") ? "dose" : "medication"] = .string(target)
+            } else {
+                let status = try call(client, "status")
+                guard case .array(let due)? = status["due"], let first = due.first?["id"] else {
+                    throw Failure(message: "dosectl \(method): no dose is due; name a medication or a dose id")
+                }
+                params["dose"] = first
+            }
+            return try call(client, method, .object(params)).decode(as: DoseMessage.self)
+        }
+        let store = try openStore()
+        var machine = try offlineMachine(store, now: now)
+        let resolved: ReminderMachine.Target
+        if let target {
+            resolved = target.contains("@") ? .dose(target) : .medication(target)
+        } else {
+            guard let first = machine.due(at: now).first ?? config.medications.lazy.compactMap({
+                try? machine.find(.medication($0.id), now: now, allowEarly: false).get()
+            }).first else {
+                throw Failure(message: "dosectl \(method): no dose is due; name a medication or a dose id")
+            }
+            resolved = .dose(first.id)
+        }
+        switch machine.answer(local, for: resolved, now: now) {
+        case .failure(let error):
+            throw Failure(message: "dosectl \(method): \(error.message)")
+        case .success(let (record, actions)):
+            try save(actions, to: store)
+            return DoseMessage(record, config: config, now: now)
+        }
+    }
+}
+
+/// One line saying what happened to a dose.
+func describe(_ dose: DoseMessage) -> String {
+    var parts = ["\(dose.state.rawValue): \(dose.medication_name)"]
+    if let text = dose.dose { parts[0] += ", \(text)" }
+    if let site = dose.site, dose.state == .taken { parts.append("site: \(site)") }
+    if let until = dose.snoozed_until { parts.append("until \(until)") }
+    if dose.late == true { parts.append("late") }
+    return parts.joined(separator: " — ") + "  [\(dose.id)]"
+}
+
+extension Dosectl {
+    /// `dosectl take`.
+    struct Take: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a dose as taken (through dosed when it runs, else directly in the history).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
+        @Option(help: "When it was taken (default: now).") var at: String?
+        @Option(help: "The injection site used (default: the suggested one).") var site: String?
+        @Option(help: "A note: how it went.") var note: String?
+        @Flag(help: "Print the dose as JSON.") var json = false
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            var when: Micros?
+            if let at {
+                guard let parsed = TimeInput.parse(at, zone: answering.config.zone, now: currentInstant()) else {
+                    throw Failure(message: "dosectl take: --at '\(at)' is not a time: use \(TimeInput.expected())", code: ExitStatus.usage)
+                }
+                when = parsed
+            }
+            var params: [String: JSONValue] = [:]
+            if let when { params["at"] = .string(RFC3339.utc(when)) }
+            if let site { params["site"] = .string(site) }
+            if let note { params["note"] = .string(note) }
+            let dose = try answering.answer(target, rpc: "take", params: params, local: .take(at: when, site: site, note: note))
+            output(json ? try dosectl.json(dose) : describe(dose))
+        }
+    }
+
+    /// `dosectl skip`.
+    struct Skip: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a dose as skipped.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
+        @Option(help: "Why.") var reason: String?
+        @Flag(help: "Print the dose as JSON.") var json = false
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let params: [String: JSONValue] = reason.map { ["reason": .string($0)] } ?? [:]
+            let dose = try answering.answer(target, rpc: "skip", params: params, local: .skip(reason: reason))
+            output(json ? try dosectl.json(dose) : describe(dose))
+        }
+    }
+
+    /// `dosectl snooze`.
+    struct Snooze: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Postpone a due dose's reminder (never past its window).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
+        @Argument(help: "How long, e.g. 15m (default 15m).") var duration: String = "15m"
+        @Flag(help: "Print the dose as JSON.") var json = false
+
+        mutating func validate() throws {
+            // `snooze 10m` names a duration, not a medication.
+            if let target, duration == "15m", case .success = DurationText.parse(target) {
+                duration = target
+                self.target = nil
+            }
+            guard case .success(let span) = DurationText.parse(duration), span > 0 else {
+                throw ValidationError("'\(duration)' is not a duration such as 15m")
+            }
+        }
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            guard case .success(let span) = DurationText.parse(duration) else { return }
+            let dose = try answering.answer(target, rpc: "snooze", params: ["for": .string(duration)], local: .snooze(span))
+            output(json ? try dosectl.json(dose) : describe(dose))
+        }
+    }
+
+    /// `dosectl stock`.
+    struct Stock: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record the doses on hand (a refill) in the history.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The medication.") var medication: String
+        @Option(help: "Doses on hand now.") var set: Int?
+        @Option(help: "Doses added (a refill).") var add: Int?
+
+        func validate() throws {
+            guard (set == nil) != (add == nil) else { throw ValidationError("give exactly one of --set and --add") }
+            if let set, set < 0 { throw ValidationError("--set must be zero or more") }
+        }
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            guard answering.config.medication(medication) != nil else {
+                throw Failure(message: "dosectl stock: no medication '\(medication)'")
+            }
+            if let client = answering.daemon {
+                var params: [String: JSONValue] = ["medication": .string(medication)]
+                if let set { params["set"] = .number(Double(set)) }
+                if let add { params["add"] = .number(Double(add)) }
+                let result = try answering.call(client, "stock", .object(params))
+                output("\(medication): \(result["stock"].map { RPCMessage.line($0) } ?? "?") on hand")
+                return
+            }
+            let store = try answering.openStore()
+            var machine = try answering.offlineMachine(store, now: currentInstant())
+            let actions = machine.refill(medication, amount: set ?? add!, add: add != nil)
+            try answering.save(actions, to: store)
+            output("\(medication): \(machine.stock[medication]?.value ?? 0) on hand")
+        }
+    }
+
+    /// `dosectl status`.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The daemon's status and what is due now.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print the status object (SPEC 6) and nothing else.") var json = false
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let status = try answering.call(try answering.requireDaemon(), "status").decode(as: StatusResult.self)
+            if json {
+                output(try dosectl.json(status))
+                return
+            }
+            output("dosed \(status.version), running since \(status.started), \(status.schedules) schedule(s)")
+            if status.due.isEmpty { output("Nothing is due.") }
+            for dose in status.due { output(describe(dose)) }
+            if let next = status.next { output("next: \(next.medication_name) at \(next.due_local)  [\(next.id)]") }
+        }
+    }
+
+    /// `dosectl watch`.
+    struct Watch: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stream events live until interrupted.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "One notification object per line.") var json = false
+        @Option(help: "Only these events (comma-separated DOSED_EVENT names).") var events: String?
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let client = try answering.requireDaemon()
+            let filter = events.map { $0.split(separator: ",").map { JSONValue.string(String($0)) } }
+            _ = try answering.call(client, "subscribe", filter.map { .object(["events": .array($0)]) } ?? .object([:]))
+            while let notification = try client.readLine() {
+                guard let method = notification["method"]?.stringValue else { continue }
+                if json {
+                    output(RPCMessage.line(notification))
+                } else if let dose = try? notification["params"]?.decode(as: DoseMessage.self) {
+                    output("\(method): \(dose.medication_name) due \(dose.due_local) [\(dose.id)]" + (dose.site.map { " site: \($0)" } ?? ""))
+                } else {
+                    output("\(method): \(notification["params"]?["message"]?.stringValue ?? "")")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import DoseProtocol
+import Foundation
+
+/// A blocking JSON-RPC client of the daemon's socket: one request, one reply line.
+final class DaemonClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var nextID = 1
+
+    /// Connects, or returns nil when no daemon listens at `path`.
+    init?(path: String) {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            return nil
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            return nil
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// A reply's error.
+    struct Failure: Error {
+        var code: Int
+        var message: String
+    }
+
+    /// Sends a request and waits for its reply: the result, or the error it carries.
+    func call(_ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+        let id = nextID
+        nextID += 1
+        try send(RPCRequest(id: .number(Double(id)), method: method, params: params).json)
+        guard let reply = try readLine() else {
+            throw Failure(code: -32000, message: "the daemon closed the connection")
+        }
+        if let error = reply["error"] {
+            let code = error["code"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? -32000
+            throw Failure(code: code, message: error["message"]?.stringValue ?? "error \(code)")
+        }
+        return reply["result"] ?? .null
+    }
+
+    func send(_ value: JSONValue) throws {
+        let data = Array((RPCMessage.line(value) + "\n").utf8)
+        var offset = 0
+        while offset < data.count {
+            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw Failure(code: -32000, message: "could not write to the daemon") }
+            offset += written
+        }
+    }
+
+    /// The next line from the daemon as JSON, or nil at the end of the stream.
+    func readLine() throws -> JSONValue? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Data(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                return try JSONDecoder().decode(JSONValue.self, from: line)
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { return nil }
+            buffer += chunk[..<count]
+        }
+    }
+}
