@@ -38,7 +38,7 @@ run: build
 # Builds everything and runs every test (unit, differential against systemd-analyze, end to end).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-journald.sh $(SWIFT) test --skip-build
 
 # Benchmarks (figures go to README.md); see bench/README.md.
 bench: release

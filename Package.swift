@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DoseCore", "DoseProtocol"]
+            dependencies: ["DoseCore", "DoseProtocol", "DoseStore"]
         ),
     ],
     swiftLanguageModes: [.v6]

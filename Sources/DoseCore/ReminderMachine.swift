@@ -61,8 +61,9 @@ public struct ReminderMachine: Sendable {
     private var siteUse: [String: [String: Micros]]
     private var lastTaken: [String: Micros]
 
-    /// A late reminder is one that fires more than this after its time.
-    public static let lateness: Micros = Civil.minute
+    /// A late reminder is one that fires more than this after its time: a catch-up after
+    /// downtime, suspend or a clock jump (timers themselves are late by well under a millisecond).
+    public static let lateness: Micros = Civil.second
 
     /// - Parameters:
     ///   - now: the start time; doses due between `snapshot.lastAlive` and `now` are caught up by

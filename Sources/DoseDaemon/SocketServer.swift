@@ -25,9 +25,15 @@ public final class Connection: Sendable, Hashable {
         }
     }
 
-    /// Closes the connection after what was queued.
-    public func close() {
-        channel.close(promise: nil)
+    /// Sends a last line, then closes the connection once it is written.
+    public func sendAndClose(_ line: String) {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
+            buffer.writeString(line)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     public static func == (a: Connection, b: Connection) -> Bool { a === b }
@@ -47,10 +53,11 @@ public protocol SocketDelegate: AnyObject, Sendable {
 /// The JSON-RPC socket: a Unix stream socket, one message per line (SPEC 6).
 ///
 /// Lines over 64 KiB get -32600 and the connection is closed. A client whose unread output
-/// passes 1 MiB (a stuck subscriber) is disconnected, so it never holds anything up.
+/// passes 256 KiB (about 800 notifications: a stuck subscriber) is disconnected, so it never
+/// holds anything up.
 public final class SocketServer: Sendable {
     public static let maximumLine = 64 * 1024
-    static let writeLimit = 1024 * 1024
+    static let writeLimit = 256 * 1024
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -62,7 +69,7 @@ public final class SocketServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
-            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 64 * 1024, high: Self.writeLimit))
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 * 1024, high: Self.writeLimit))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))
@@ -157,8 +164,7 @@ private final class LineHandler: ChannelInboundHandler {
             }
             let connection = Connection(channel: channel, uid: peer.uid)
             guard handler.delegate.admits(uid: peer.uid, gid: peer.gid) else {
-                connection.send(#"{"error":{"code":-32001,"message":"permission denied"},"id":null,"jsonrpc":"2.0"}"#)
-                connection.close()
+                connection.sendAndClose(#"{"error":{"code":-32001,"message":"permission denied"},"id":null,"jsonrpc":"2.0"}"#)
                 return
             }
             handler.connection = connection
@@ -194,13 +200,12 @@ private final class LineHandler: ChannelInboundHandler {
 
     private func tooLong(_ connection: Connection) {
         buffer.clear()
-        connection.send(#"{"error":{"code":-32600,"message":"line longer than 64 KiB"},"id":null,"jsonrpc":"2.0"}"#)
-        connection.close()
+        connection.sendAndClose(#"{"error":{"code":-32600,"message":"line longer than 64 KiB"},"id":null,"jsonrpc":"2.0"}"#)
         self.connection = nil
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // Over a megabyte unread: a stuck client. Drop it rather than buffer without end.
+        // Over the write limit unread: a stuck client. Drop it rather than buffer without end.
         if !context.channel.isWritable { context.close(promise: nil) }
         context.fireChannelWritabilityChanged()
     }

@@ -30,7 +30,7 @@ func dosectl(_ arguments: [String], environment: [String: String] = [:]) throws 
 /// Runs a product of the package with `arguments`, in a clean environment plus `environment`.
 func execute(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
     let process = Process()
-    process.executableURL = product(name)
+    process.executableURL = name.hasPrefix("/") ? URL(fileURLWithPath: name) : product(name)
     process.arguments = arguments
     var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "TZ": "Europe/London"]
     env.merge(environment) { $1 }

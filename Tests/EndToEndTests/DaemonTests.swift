@@ -1,0 +1,323 @@
+import DoseCore
+import DoseStore
+import Foundation
+import Testing
+
+/// The real daemon: real journald, real socket, real SQLite, short real times (SPEC 5 and 6).
+@Suite("dosed end to end", .serialized)
+struct DaemonTests {
+    /// A schedule whose first dose falls due `inSeconds` from now, with short reminder times.
+    static func medication(first inSeconds: Double, window: String = "8s", before: String = "[\"2s\"]",
+                           repeatEvery: String = "2s", escalate: String = "4s", stock: Int = 10) -> String {
+        """
+        name = "Interferon alfa"
+        dose = "3 million units"
+        route = "subcutaneous"
+        sites = ["abdomen left", "abdomen right"]
+        stock = \(stock)
+        refill_at = 2
+        [[schedule]]
+        id = "evening"
+        every = "1h"
+        first = \(DaemonHarness.local(inSeconds))
+        before = \(before)
+        window = "\(window)"
+        repeat = "\(repeatEvery)"
+        escalate = "\(escalate)"
+        timezone = "UTC"
+        """
+    }
+
+    @Test("a dose's whole life in the journal and to a subscriber: pre-reminder, reminder with every field, repeats, escalation, missed",
+          .enabled(if: journalAvailable))
+    func lifecycle() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3.5)])
+        defer { harness.remove() }
+        try harness.start()
+        let subscriber = try harness.client()
+        #expect(try subscriber.call("subscribe")["result"] as? [String: Bool] == ["subscribed": true])
+        let reminder = try #require(subscriber.notification("reminder"))
+        let params = try #require(reminder["params"] as? [String: Any])
+        #expect(params["medication"] as? String == "interferon")
+        #expect(params["state"] as? String == "due")
+        #expect(params["site"] as? String == "abdomen left")
+        let entries = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "missed" } }
+        let events = entries.compactMap { $0["DOSED_EVENT"] }
+        #expect(events.first == "config-loaded")
+        #expect(Array(events.drop { $0 != "pre-reminder" }.prefix(2)) == ["pre-reminder", "reminder"])
+        #expect(events.filter { $0 == "escalated" }.count == 1)
+        #expect(events.filter { $0 == "missed" }.count == 1)
+        #expect(events.filter { $0 == "reminder" }.count >= 3)
+        let first = try #require(entries.first { $0["DOSED_EVENT"] == "reminder" })
+        #expect(first["PRIORITY"] == "5")
+        #expect(first["MESSAGE_ID"] == "bd28bae5fb69416394bb0bf6160bde60")
+        #expect(first["SYSLOG_IDENTIFIER"] == "dosed")
+        #expect(first["DOSED_MEDICATION"] == "interferon")
+        #expect(first["DOSED_MEDICATION_NAME"] == "Interferon alfa")
+        #expect(first["DOSED_SCHEDULE"] == "evening")
+        #expect(first["DOSED_DOSE"] == "3 million units")
+        #expect(first["DOSED_ROUTE"] == "subcutaneous")
+        #expect(first["DOSED_SITE"] == "abdomen left")
+        #expect(first["DOSED_DOSE_ID"] == "interferon/evening@" + (first["DOSED_DUE"] ?? "?"))
+        #expect(first["MESSAGE"]?.hasPrefix("Time for Interferon alfa, 3 million units, subcutaneous, abdomen left") == true)
+        #expect(first["DOSED_LATE"] == nil)
+        // From due + escalate on, reminders are warnings.
+        let warnings = entries.filter { $0["DOSED_EVENT"] == "reminder" && $0["PRIORITY"] == "4" }
+        #expect(!warnings.isEmpty)
+        #expect(entries.first { $0["DOSED_EVENT"] == "missed" }?["MESSAGE_ID"] == "303728bad5f04070a6ebedaa5f4fafcf")
+        // The due time in the journal is the scheduled instant, and the reminder came on time.
+        let due = try #require(first["DOSED_DUE"].flatMap(RFC3339.parse))
+        let written = try #require(first["__REALTIME_TIMESTAMP"].flatMap(Int64.init))
+        #expect(written >= due && written - due < 1_000_000)
+    }
+
+    @Test("take and skip through the socket; the take is durable, counts stock, and ends the reminders")
+    func answersThroughSocket() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, stock: 3)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
+        let reminder = try #require(client.notification("reminder"))
+        let id = try #require((reminder["params"] as? [String: Any])?["id"] as? String)
+        let reply = try client.call("take", ["dose": id, "note": "no fever"])
+        let dose = try #require(reply["result"] as? [String: Any], "\(reply)")
+        #expect(dose["state"] as? String == "taken")
+        #expect(dose["note"] as? String == "no fever")
+        #expect(dose["site"] as? String == "abdomen left")
+        #expect(dose["answered_at"] is String)
+        // Durable before the reply: the history says so.
+        let store = try HistoryStore(path: harness.state.path + "/history.sqlite")
+        #expect(try store.record(id)?.state == .taken)
+        #expect(try store.stock()["interferon"]?.value == 2)
+        // Answered twice: refused with invalid params; an unknown dose: -32002.
+        #expect((try client.call("take", ["dose": id])["error"] as? [String: Any])?["code"] as? Int == -32602)
+        #expect((try client.call("skip", ["dose": "interferon/evening@2020-01-01T00:00:00Z"])["error"] as? [String: Any])?["code"] as? Int == -32002)
+        #expect((try client.call("skip", ["medication": "nosuch"])["error"] as? [String: Any])?["code"] as? Int == -32002)
+        // No more reminders for it.
+        let quiet = try harness.client()
+        _ = try quiet.call("subscribe", ["events": ["reminder"]])
+        Thread.sleep(forTimeInterval: 3)
+        let status = try #require(try client.call("status")["result"] as? [String: Any])
+        #expect((status["due"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("snooze through the CLI; a snooze past the window ends a minute before it closes")
+    func snoozeCLI() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, window: "2h", escalate: "1h")])
+        defer { harness.remove() }
+        try harness.start()
+        Thread.sleep(forTimeInterval: 1.5)
+        let outcome = try harness.dosectl(["snooze", "interferon", "5h", "--json"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let dose = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(dose["state"] as? String == "snoozed")
+        let due = try #require((dose["due"] as? String).flatMap(RFC3339.parse))
+        let until = try #require((dose["snoozed_until"] as? String).flatMap(RFC3339.parse))
+        #expect(until == due + 2 * Civil.hour - Civil.minute)
+    }
+
+    @Test("take early (within the window before due): answered, and its reminder never fires")
+    func takeEarly() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, before: "[]")])
+        defer { harness.remove() }
+        try harness.start()
+        let outcome = try harness.dosectl(["take", "interferon"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.hasPrefix("taken:"))
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
+        Thread.sleep(forTimeInterval: 4)
+        let status = try #require(try client.call("status")["result"] as? [String: Any])
+        #expect((status["due"] as? [Any])?.isEmpty == true)
+        #expect(harness.process?.isRunning == true)
+    }
+
+    @Test("take, skip and snooze without the daemon write the history; the daemon then never reminds of it")
+    func answersWithoutDaemon() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 2, before: "[]")])
+        defer { harness.remove() }
+        #expect(try harness.dosectl(["status"]).status == 3)
+        let taken = try harness.dosectl(["take", "interferon", "--site", "thigh", "--json"])
+        #expect(taken.status == 0, "\(taken.stderr)")
+        let dose = try #require(try JSONSerialization.jsonObject(with: Data(taken.stdout.utf8)) as? [String: Any])
+        #expect(dose["state"] as? String == "taken")
+        #expect(dose["site"] as? String == "thigh")
+        let snooze = try harness.dosectl(["snooze", "interferon"])
+        #expect(snooze.status == 1)
+        #expect(snooze.stderr.contains("no dose of interferon is due"))
+        try harness.start()
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
+        Thread.sleep(forTimeInterval: 3)
+        #expect(client.readJSON() == nil)
+        let store = try HistoryStore(path: harness.state.path + "/history.sqlite")
+        #expect(try store.records().filter { $0.state == .taken }.count == 1)
+    }
+
+    @Test("catch-up: a dose that fell due while dosed was stopped is reminded late, or recorded missed once",
+          .enabled(if: journalAvailable))
+    func catchUp() throws {
+        let harness = try DaemonHarness(medications: [
+            "interferon": Self.medication(first: 2, window: "30s", before: "[]", repeatEvery: "0", escalate: "30s"),
+            "tablet": Self.medication(first: 2, window: "2s", before: "[]", repeatEvery: "0", escalate: "2s")
+                .replacingOccurrences(of: "Interferon alfa", with: "Tablet"),
+        ])
+        defer { harness.remove() }
+        try harness.start()
+        harness.stop()
+        Thread.sleep(forTimeInterval: 5)
+        try harness.start()
+        let entries = try harness.journal { entries in
+            entries.contains { $0["DOSED_EVENT"] == "reminder" } && entries.contains { $0["DOSED_EVENT"] == "missed" }
+        }
+        let reminders = entries.filter { $0["DOSED_EVENT"] == "reminder" }
+        #expect(reminders.count == 1)
+        #expect(reminders.first?["DOSED_MEDICATION"] == "interferon")
+        #expect(reminders.first?["DOSED_LATE"] == "1")
+        let missed = entries.filter { $0["DOSED_EVENT"] == "missed" }
+        #expect(missed.map { $0["DOSED_MEDICATION"] } == ["tablet"])
+        // A second restart repeats nothing.
+        harness.stop()
+        try harness.start()
+        let again = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "config-loaded" } }
+        #expect(again.filter { ["reminder", "missed"].contains($0["DOSED_EVENT"] ?? "") }.isEmpty)
+    }
+
+    @Test("reload: a good config applies; a bad one is refused with config-error naming FILE:LINE:COLUMN, the old one stays",
+          .enabled(if: journalAvailable))
+    func reload() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        try harness.write("tablet", "name = \"Tablet\"\n[[schedule]]\nid = \"am\"\non = \"08:00\"\n")
+        #expect((try client.call("reload")["result"] as? [String: Int]) == ["schedules": 2])
+        try harness.write("broken", "name = \"Broken\"\n[[schedule]]\nid = \"x\"\non = \"Mon 25:00\"\n")
+        let refused = try #require(try client.call("reload")["error"] as? [String: Any])
+        #expect(refused["code"] as? Int == -32003)
+        let path = harness.config.path + "/medications/broken.toml:4:7"
+        #expect((refused["message"] as? String)?.contains(path) == true)
+        let entries = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "config-error" } }
+        let error = try #require(entries.first { $0["DOSED_EVENT"] == "config-error" })
+        #expect(error["PRIORITY"] == "3")
+        #expect(error["DOSED_ERROR"]?.contains(path) == true)
+        let status = try #require(try client.call("status")["result"] as? [String: Any])
+        #expect(status["schedules"] as? Int == 2)
+        // SIGHUP reloads too (the broken file still refuses).
+        kill(harness.pid, SIGHUP)
+        let after = try harness.journal { $0.filter { $0["DOSED_EVENT"] == "config-error" }.count >= 2 }
+        #expect(after.filter { $0["DOSED_EVENT"] == "config-error" }.count >= 2)
+    }
+
+    @Test("every protocol error gets its JSON-RPC error; the daemon keeps serving")
+    func protocolErrors() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        func errorCode(_ line: String) -> (Int?, Any?) {
+            client.sendLine(line)
+            let reply = client.readJSON()
+            return ((reply?["error"] as? [String: Any])?["code"] as? Int, reply?["id"])
+        }
+        #expect(errorCode("{not json").0 == -32700)
+        #expect(errorCode("{not json").1 is NSNull)
+        #expect(errorCode("42").0 == -32600)
+        #expect(errorCode(#"{"jsonrpc":"1.0","id":7,"method":"status"}"#).0 == -32600)
+        #expect(errorCode(#"{"jsonrpc":"1.0","id":7,"method":"status"}"#).1 as? Int == 7)
+        #expect(errorCode(#"{"jsonrpc":"2.0","id":8,"method":"frobnicate"}"#).0 == -32601)
+        #expect(errorCode(#"{"jsonrpc":"2.0","id":9,"method":"take","params":{"dose":5}}"#).0 == -32602)
+        #expect(errorCode(#"{"jsonrpc":"2.0","id":10,"method":"take","params":{}}"#).0 == -32602)
+        #expect(errorCode(#"{"jsonrpc":"2.0","id":11,"method":"subscribe","params":{"events":["nope"]}}"#).0 == -32602)
+        #expect(errorCode(#"{"jsonrpc":"2.0","id":12,"method":"upcoming","params":{"medication":"nosuch"}}"#).0 == -32002)
+        #expect(errorCode("[]").0 == -32600)
+        // A batch gets an array of replies; its notification gets none.
+        client.sendLine(#"[{"jsonrpc":"2.0","id":1,"method":"status"},{"jsonrpc":"2.0","method":"status"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#)
+        let batch = client.readLine().flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [[String: Any]] }
+        #expect(batch?.count == 2)
+        #expect(batch?.last.flatMap { ($0["error"] as? [String: Any])?["code"] as? Int } == -32601)
+        // A notification alone gets nothing; the next request is answered.
+        client.sendLine(#"{"jsonrpc":"2.0","method":"status"}"#)
+        let upcoming = try client.call("upcoming", ["count": 2])
+        #expect((upcoming["result"] as? [Any])?.count == 2)
+        // A line over 64 KiB: -32600 and the connection closes.
+        let big = try harness.client()
+        big.sendLine(String(repeating: "x", count: 70_000))
+        #expect((big.readJSON()?["error"] as? [String: Any])?["code"] as? Int == -32600)
+        #expect(big.readLine() == nil)
+        // Still serving.
+        #expect(try harness.client().call("status")["result"] != nil)
+    }
+
+    @Test("a client running as nobody is refused with -32001 and disconnected")
+    func foreignUID() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        chmod(harness.root.path, 0o755)
+        chmod(harness.socket, 0o666)
+        let outcome = try execute("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                       product("dosectl").path, "status"] + harness.flags)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("permission denied"))
+        #expect(try harness.client().call("status")["result"] != nil)
+    }
+
+    @Test("a stuck subscriber is dropped; the other subscriber and the journal get everything")
+    func stuckSubscriber() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        let stuck = try harness.client()
+        _ = try stuck.call("subscribe")
+        let reader = try harness.client()
+        _ = try reader.call("subscribe", ["events": ["config-loaded"]])
+        let reloads = 4000
+        let counting = DispatchQueue(label: "reader")
+        nonisolated(unsafe) var received = 0
+        let done = DispatchSemaphore(value: 0)
+        counting.async {
+            while received < reloads, reader.notification("config-loaded") != nil { received += 1 }
+            done.signal()
+        }
+        let driver = try harness.client()
+        let batch = "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"reload"}"#, count: 1000).joined(separator: ",") + "]"
+        for _ in 0..<(reloads / 1000) { driver.sendLine(batch) }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(received == reloads)
+        // The stuck one was disconnected: draining it reaches the end of the stream.
+        var lines = 0
+        while stuck.readLine() != nil { lines += 1 }
+        #expect(lines < reloads)
+        #expect(try harness.client().call("status")["result"] != nil)
+        if journalAvailable {
+            let entries = try harness.journal { $0.filter { $0["DOSED_EVENT"] == "config-loaded" }.count > reloads }
+            #expect(entries.filter { $0["DOSED_EVENT"] == "config-loaded" }.count == reloads + 1)
+        }
+    }
+
+    @Test("kill -9 in the middle of a stream of takes: every acknowledged take is in the history")
+    func killDuringTakes() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600, stock: 10_000)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        var acknowledged: [String] = []
+        let killer = DispatchQueue(label: "killer")
+        killer.asyncAfter(deadline: .now() + 1) { harness.kill9() }
+        while true {
+            guard let reply = try? client.call("take", ["medication": "interferon"]),
+                  let id = (reply["result"] as? [String: Any])?["id"] as? String
+            else { break }
+            acknowledged.append(id)
+        }
+        #expect(acknowledged.count > 10)
+        try harness.start()
+        let store = try HistoryStore(path: harness.state.path + "/history.sqlite")
+        let stored = Set(try store.records().filter { $0.state == .taken }.map(\.id))
+        #expect(Set(acknowledged).isSubset(of: stored))
+        #expect(try store.stock()["interferon"]?.value == 10_000 - stored.count)
+    }
+}
