@@ -114,7 +114,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func tick() {
         let now = Self.now()
-        perform(machine.advance(to: now), alive: now)
+        perform(machine.advance(to: now), alive: now, tellFirst: true)
         rearm()
     }
 
@@ -130,9 +130,13 @@ public final class Daemon: @unchecked Sendable {
         timer.schedule(wallDeadline: DispatchWallTime(timespec: spec), leeway: .microseconds(500))
     }
 
-    /// Saves what the actions save (one transaction), then emits their events.
+    /// Saves what the actions save (one transaction) and emits their events.
+    ///
+    /// Answers are saved first: they are acknowledged only once durable. Reminders are told
+    /// first (`tellFirst`): a crash between the two may then repeat a reminder after restart,
+    /// never drop one, and the reminder does not wait for the disk.
     @discardableResult
-    private func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil) -> Bool {
+    private func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil, tellFirst: Bool = false) -> Bool {
         var records: [DoseRecord] = []
         var stock: [(String, ReminderMachine.Stock)] = []
         var events: [Event] = []
@@ -143,6 +147,7 @@ public final class Daemon: @unchecked Sendable {
             case .emit(let event): events.append(event)
             }
         }
+        if tellFirst { for event in events { emit(event) } }
         var saved = true
         do {
             try store.apply(records: records, stock: stock, alive: alive)
@@ -150,7 +155,7 @@ public final class Daemon: @unchecked Sendable {
             saved = false
             logger.error("could not write the history: \(error)")
         }
-        for event in events { emit(event) }
+        if !tellFirst && saved { for event in events { emit(event) } }
         return saved
     }
 
