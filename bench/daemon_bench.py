@@ -112,13 +112,17 @@ def lateness(seconds=25, schedules=25):
 
 
 def threads_switches(pid):
-    total = 0
+    """Voluntary context switches per thread id."""
+    counts = {}
     for t in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{t}/status") as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches"):
-                    total += int(line.split()[1])
-    return total
+        try:
+            with open(f"/proc/{pid}/task/{t}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        counts[t] = int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return counts
 
 
 def idle(seconds=60):
@@ -130,12 +134,14 @@ def idle(seconds=60):
         before = threads_switches(proc.pid)
         time.sleep(seconds)
         after = threads_switches(proc.pid)
+        # Threads that came (counted from zero) or went (not counted) during the minute.
+        wakeups = sum(n - before.get(t, 0) for t, n in after.items())
         with open(f"/proc/{proc.pid}/status") as f:
             mem = {l.split(":")[0]: l.split(":")[1].strip() for l in f if l.startswith(("VmRSS", "RssAnon", "RssFile"))}
     finally:
         proc.terminate()
         proc.wait()
-    print(f"idle wakeups: {(after - before) * 60 / seconds:.1f} per minute over {seconds} s")
+    print(f"idle wakeups: {wakeups * 60 / seconds:.1f} per minute over {seconds} s ({len(after)} threads)")
     print(f"idle memory: RssAnon {mem['RssAnon']}, VmRSS {mem['VmRSS']} (RssFile {mem['RssFile']})")
 
 

@@ -156,15 +156,25 @@ public final class HistoryStore: Sendable {
                 """) {
                 siteUse[row["medication"], default: [:]][row["site"]] = row["used"]
             }
-            var lastTaken: [String: Micros] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT medication, schedule, MAX(answeredAt) AS taken FROM dose
-                WHERE state = 'taken' AND schedule != 'extra' GROUP BY medication, schedule
-                """) {
-                lastTaken[(row["medication"] as String) + "/" + (row["schedule"] as String)] = row["taken"]
-            }
+            let lastTaken = try Self.lastTakes(db)
             return ReminderMachine.Snapshot(records: records, lastAlive: lastAlive, stock: stock, siteUse: siteUse, lastTaken: lastTaken)
         }
+    }
+
+    /// Per schedule (`medication/schedule`), when a dose of it was last taken.
+    public func lastTakes() throws -> [String: Micros] {
+        try writer.read(Self.lastTakes)
+    }
+
+    private static func lastTakes(_ db: Database) throws -> [String: Micros] {
+        var lastTaken: [String: Micros] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT medication, schedule, MAX(answeredAt) AS taken FROM dose
+            WHERE state = 'taken' AND schedule != 'extra' GROUP BY medication, schedule
+            """) {
+            lastTaken[(row["medication"] as String) + "/" + (row["schedule"] as String)] = row["taken"]
+        }
+        return lastTaken
     }
 
     /// When the daemon was last alive.

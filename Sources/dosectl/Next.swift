@@ -1,6 +1,8 @@
 import ArgumentParser
 import DoseCore
 import DoseProtocol
+import DoseStore
+import Foundation
 
 extension Dosectl {
     /// `dosectl next`: the coming doses, from the configuration alone.
@@ -32,6 +34,20 @@ extension Dosectl {
             }
         }
 
+        /// For `anchor = "taken"` schedules: the last takes in the history, when there is one.
+        func lastTakes(_ config: Configuration) throws -> (String, String) -> Micros? {
+            let anchored = config.medications.contains { $0.schedules.contains { $0.anchor == .taken } }
+            let path = global.paths.state + "/" + HistoryStore.fileName
+            guard anchored, FileManager.default.fileExists(atPath: path) else { return { _, _ in nil } }
+            let takes: [String: Micros]
+            do {
+                takes = try HistoryStore(path: path).lastTakes()
+            } catch {
+                throw Failure(message: "dosectl next: \(error)")
+            }
+            return { medication, schedule in takes[medication + "/" + schedule] }
+        }
+
         func run() throws {
             let config = try global.loadConfiguration()
             let now = currentInstant()
@@ -52,7 +68,7 @@ extension Dosectl {
                     throw Failure(message: "dosectl next: medication '\(medication)' has no schedule '\(schedule)'")
                 }
             }
-            let doses = config.upcoming(after: after, count: count, filter: filter)
+            let doses = config.upcoming(after: after, count: count, filter: filter, lastTaken: try lastTakes(config))
             if json {
                 output(try dosectl.json(Presentation.messages(doses, config: config)))
                 return

@@ -147,6 +147,25 @@ struct DosectlTests {
         #expect(!outcome.stderr.isEmpty)
     }
 
+    @Test("next follows the last take in the history for anchor = \"taken\"")
+    func nextAnchoredOnTake() throws {
+        let dir = try ConfigDir([
+            "dosed.toml": "timezone = \"UTC\"\n",
+            "medications/prn.toml": "name = \"PRN\"\n[[schedule]]\nid = \"q6h\"\nevery = \"6h\"\nfirst = 2026-11-01T00:00:00\nanchor = \"taken\"\n",
+        ])
+        defer { dir.remove() }
+        let flags = ["--config", dir.path, "--state", dir.path + "/state", "--socket", dir.path + "/none.sock"]
+        func next() throws -> [String] {
+            let outcome = try dosectl(["next", "-n", "2", "--from", "2026-11-01T07:00:00Z", "--json"] + flags)
+            let doses = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]]
+            return doses?.compactMap { $0["due"] as? String } ?? []
+        }
+        #expect(try next() == ["2026-11-01T12:00:00Z", "2026-11-01T18:00:00Z"])
+        let take = try dosectl(["take", "prn/q6h@2026-11-01T06:00:00Z", "--at", "2026-11-01T07:00:00Z"] + flags)
+        #expect(take.status == 0, "\(take.stderr)")
+        #expect(try next() == ["2026-11-01T13:00:00Z", "2026-11-01T19:00:00Z"])
+    }
+
     @Test("next -n 10000 lists ten thousand doses")
     func many() throws {
         let dir = try ConfigDir(["medications/interferon.toml": Self.interferon])
