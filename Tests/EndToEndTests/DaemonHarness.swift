@@ -56,10 +56,12 @@ final class DaemonHarness: @unchecked Sendable {
         (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
     }
 
-    /// SIGTERM, and waits.
+    /// SIGTERM, and waits (SIGKILL after 10 s, so no test leaves a daemon behind).
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
+        for _ in 0..<200 where process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

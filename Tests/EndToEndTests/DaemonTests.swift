@@ -320,4 +320,73 @@ struct DaemonTests {
         #expect(Set(acknowledged).isSubset(of: stored))
         #expect(try store.stock()["interferon"]?.value == 10_000 - stored.count)
     }
+
+    @Test("a change in the config dir reloads by itself")
+    func watchesConfigDir() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        try harness.write("tablet", "name = \"Tablet\"\n[[schedule]]\nid = \"am\"\non = \"08:00\"\n")
+        var schedules = 0
+        for _ in 0..<50 where schedules != 2 {
+            Thread.sleep(forTimeInterval: 0.1)
+            schedules = (try harness.client().call("status")["result"] as? [String: Any])?["schedules"] as? Int ?? 0
+        }
+        #expect(schedules == 2)
+    }
+
+    @Test("dosectl watch prints one notification per line; skip through the CLI")
+    func watchAndSkip() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, before: "[]")])
+        defer { harness.remove() }
+        try harness.start()
+        let watch = Process()
+        watch.executableURL = product("dosectl")
+        watch.arguments = ["watch", "--json", "--events", "reminder,skipped"] + harness.flags
+        let pipe = Pipe()
+        watch.standardOutput = pipe
+        try watch.run()
+        // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
+        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL); watch.waitUntilExit() } }
+        Thread.sleep(forTimeInterval: 2)
+        let skip = try harness.dosectl(["skip", "--reason", "fever 39"])
+        #expect(skip.status == 0, "\(skip.stderr)")
+        #expect(skip.stdout.hasPrefix("skipped:"))
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(watch.processIdentifier, SIGKILL)
+        watch.waitUntilExit()
+        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let methods = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["method"] as? String }
+        #expect(methods == ["reminder", "skipped"])
+        let skipped = lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect((skipped?["params"] as? [String: Any])?["note"] as? String == "fever 39")
+    }
+
+    @Test("a corrupt or unusable state dir is a clear startup error")
+    func badStateDir() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try FileManager.default.createDirectory(at: harness.state, withIntermediateDirectories: true)
+        try "not a database, not at all".write(to: harness.state.appendingPathComponent("history.sqlite"), atomically: true, encoding: .utf8)
+        let corrupt = try execute("dosed", harness.flags)
+        #expect(corrupt.status == 1)
+        #expect(corrupt.stderr.contains("cannot open the history") && corrupt.stderr.contains("not a database"))
+        let config = try execute("dosed", ["--config", "/nonexistent"] + harness.flags.dropFirst(2))
+        #expect(config.status == 1)
+        #expect(config.stderr.contains("/nonexistent"))
+        #expect(try execute("dosed", ["--bogus"]).status == 2)
+    }
+
+    @Test("a flood of connections: the daemon keeps serving")
+    func connectionFlood() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        var idle: [RPCClient] = []
+        for _ in 0..<300 { if let client = RPCClient(path: harness.socket) { idle.append(client) } }
+        #expect(idle.count == 300)
+        #expect(try harness.client().call("status")["result"] != nil)
+        idle.removeAll()
+        #expect(try harness.client().call("upcoming", ["count": 1])["result"] != nil)
+    }
 }
