@@ -25,6 +25,9 @@ public final class Daemon: @unchecked Sendable {
     private var server: SocketServer?
     private var subscribers: [Connection: Set<String>?] = [:]
     private let timer: any DispatchSourceTimer
+    private let notifier = Notifier()
+    private var watchdog: (any DispatchSourceTimer)?
+    private var lastStatus = ""
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
 
@@ -66,15 +69,20 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: - Running
 
-    /// Catches up, arms the timers, serves the socket. Returns once reminders are armed.
+    /// Catches up, arms the timers, serves the socket, then tells systemd `READY=1`.
     public func start() throws {
-        let directory = (socketPath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: paths.flags.system ? 0o750 : 0o700])
-        server = try SocketServer(
-            path: socketPath, mode: paths.flags.system ? 0o660 : 0o600, delegate: self, logger: logger)
-        if paths.flags.system, let group = getgrnam("dosed") { chown(socketPath, getuid(), group.pointee.gr_gid) }
+        if let activated = Notifier.listeningSocket() {
+            // Socket activation: systemd made and owns the socket (dosed.socket).
+            server = try SocketServer(path: socketPath, descriptor: activated, mode: 0, delegate: self, logger: logger)
+        } else {
+            let directory = (socketPath as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: paths.flags.system ? 0o750 : 0o700])
+            server = try SocketServer(
+                path: socketPath, mode: paths.flags.system ? 0o660 : 0o600, delegate: self, logger: logger)
+            if paths.flags.system, let group = getgrnam("dosed") { chown(socketPath, getuid(), group.pointee.gr_gid) }
+        }
         try queue.sync {
             timer.setEventHandler { [unowned self] in self.tick() }
             timer.resume()
@@ -84,6 +92,8 @@ public final class Daemon: @unchecked Sendable {
             loaded.summary = summary(machine.config)
             perform(machine.start(now: now) + [.emit(loaded)], alive: now)
             rearm()
+            notifier.ready(status: lastStatus)
+            startWatchdog()
         }
         if let clock = ClockWatcher(queue: queue, changed: { [unowned self] in
             self.logger.info("the clock was set: catching up")
@@ -106,6 +116,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Stops serving, records the time, and exits.
     public func stop() {
+        notifier.stopping()
         server?.shutdown()
         try? store.setLastAlive(Self.now())
         logger.info("dosed stopped")
@@ -118,8 +129,37 @@ public final class Daemon: @unchecked Sendable {
         rearm()
     }
 
-    /// Sets the one wall-clock timer to the machine's next deadline.
+    /// `WATCHDOG=1` at half of `WATCHDOG_USEC`, from the engine's queue: a stuck engine stops
+    /// the pings and systemd restarts the daemon.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let source = DispatchSource.makeTimerSource(queue: queue)
+        let half = DispatchTimeInterval.microseconds(Int(interval / 2))
+        source.schedule(deadline: .now() + half, repeating: half, leeway: .milliseconds(100))
+        source.setEventHandler { [notifier] in notifier.watchdog() }
+        source.resume()
+        watchdog = source
+    }
+
+    /// `STATUS=`: what is due, and the next dose.
+    private func statusText(now: Micros) -> String {
+        let config = machine.config
+        let due = machine.due(at: now).count
+        var text = due == 0 ? "Nothing due" : "\(due) dose(s) due"
+        if let next = config.upcoming(after: now, count: 1).first, let medication = config.medication(next.medication) {
+            let zone = medication.schedule(next.schedule).map(config.zone(for:)) ?? config.zone
+            text += "; next: \(medication.name) at \(RFC3339.local(next.due, offset: zone.offset(at: next.due)))"
+        }
+        return text
+    }
+
+    /// Sets the one wall-clock timer to the machine's next deadline, and refreshes `STATUS=`.
     private func rearm() {
+        let status = statusText(now: Self.now())
+        if status != lastStatus {
+            lastStatus = status
+            notifier.status(status)
+        }
         guard let deadline = machine.nextDeadline() else {
             timer.schedule(wallDeadline: .distantFuture)
             return
@@ -187,6 +227,8 @@ public final class Daemon: @unchecked Sendable {
 
     /// Re-reads the config dir; an invalid one is refused with a `config-error` event.
     func reload() -> Result<Int, RPCError> {
+        notifier.reloading()
+        defer { notifier.ready(status: lastStatus) }
         switch ConfigDirectory.load(paths.config) {
         case .failure(let errors):
             var event = Event(kind: .configError)

@@ -62,10 +62,13 @@ public final class SocketServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     public let path: String
+    /// Whether this server made the socket file (and so removes it); not when systemd passed it.
+    private let ownsPath: Bool
 
     /// Binds `path` (or serves the listening `descriptor` handed over by systemd) with `mode`.
     public init(path: String, descriptor: CInt? = nil, mode: mode_t, delegate: any SocketDelegate, logger: Logger) throws {
         self.path = path
+        ownsPath = descriptor == nil
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
@@ -119,7 +122,7 @@ public final class SocketServer: Sendable {
     public func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
-        unlink(path)
+        if ownsPath { unlink(path) }
     }
 }
 

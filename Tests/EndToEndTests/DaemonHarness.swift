@@ -27,12 +27,17 @@ final class DaemonHarness: @unchecked Sendable {
         try text.write(to: config.appendingPathComponent("medications/\(id).toml"), atomically: true, encoding: .utf8)
     }
 
-    /// Starts dosed and waits until its socket answers.
-    func start() throws {
+    /// Starts dosed (behind `launcher`, e.g. systemd-socket-activate) and waits until its socket answers.
+    func start(launcher: [String] = [], environment: [String: String] = [:]) throws {
         let process = Process()
-        process.executableURL = product("dosed")
-        process.arguments = flags
-        process.environment = ["PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": root.path]
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [product("dosed").path] + flags
+        } else {
+            process.executableURL = product("dosed")
+            process.arguments = flags
+        }
+        process.environment = ["PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": root.path].merging(environment) { $1 }
         FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: stderrFile)
         log.seekToEndOfFile()
@@ -116,6 +121,43 @@ final class DaemonHarness: @unchecked Sendable {
 struct HarnessError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// A datagram socket standing in for systemd's `NOTIFY_SOCKET`.
+final class NotifyListener: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw HarnessError(message: "cannot bind \(path)") }
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Messages received within `seconds`, until `done` holds.
+    func messages(within seconds: Double, until done: ([String]) -> Bool) -> [String] {
+        var received: [String] = []
+        let end = Date(timeIntervalSinceNow: seconds)
+        while Date() < end, !done(received) {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { received.append(String(decoding: buffer[..<n], as: UTF8.self)) }
+        }
+        return received
+    }
 }
 
 /// Whether a systemd journal is there to read back.

@@ -389,4 +389,37 @@ struct DaemonTests {
         idle.removeAll()
         #expect(try harness.client().call("upcoming", ["count": 1])["result"] != nil)
     }
+
+    @Test("sd_notify: READY=1 with STATUS once armed, WATCHDOG=1, RELOADING=1 then READY=1, STOPPING=1")
+    func notifyProtocol() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        let listener = try NotifyListener(path: harness.root.path + "/notify.sock")
+        try harness.start(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        var messages = listener.messages(within: 5) { all in all.contains { $0.contains("WATCHDOG=1") } }
+        let ready = try #require(messages.first { $0.contains("READY=1") })
+        #expect(ready.contains("STATUS=Nothing due; next: Interferon alfa at "))
+        #expect(messages.contains { $0.contains("WATCHDOG=1") })
+        _ = try harness.client().call("reload")
+        messages = listener.messages(within: 5) { all in all.contains { $0.contains("READY=1") } }
+        let reloading = try #require(messages.firstIndex { $0.contains("RELOADING=1") })
+        #expect(messages[reloading].contains("MONOTONIC_USEC="))
+        #expect(messages[reloading...].contains { $0.contains("READY=1") })
+        kill(harness.pid, SIGTERM)
+        messages = listener.messages(within: 5) { all in all.contains { $0.contains("STOPPING=1") } }
+        #expect(messages.contains { $0.contains("STOPPING=1") })
+    }
+
+    @Test("socket activation: dosed serves the listening socket systemd passes as fd 3",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+    func socketActivation() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start(launcher: ["/usr/bin/systemd-socket-activate", "-l", harness.socket, "-E", "TZ=UTC"])
+        let status = try #require(try harness.client().call("status")["result"] as? [String: Any])
+        #expect(status["schedules"] as? Int == 1)
+        harness.stop()
+        // The socket belongs to systemd: dosed leaves it in place.
+        #expect(FileManager.default.fileExists(atPath: harness.socket))
+    }
 }
