@@ -3,7 +3,22 @@ SWIFT ?= swift
 CONFIG ?= config
 PREFIX ?= /usr/local
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps build release run test bench clean install uninstall
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [CONFIGURATION=release]
+CONFIGURATION ?= release
+BINDIR = $(PREFIX)/bin
+UNITDIR = $(PREFIX)/lib/systemd/system
+USERUNITDIR = $(PREFIX)/lib/systemd/user
+CATALOGDIR = $(PREFIX)/lib/systemd/catalog
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+DATADIR = $(PREFIX)/share
+INSTALLED = $(BINDIR)/dosed $(BINDIR)/dosectl $(UNITDIR)/dosed-system.service \
+	$(USERUNITDIR)/dosed.service $(USERUNITDIR)/dosed.socket $(CATALOGDIR)/dosed.catalog \
+	$(SYSUSERSDIR)/dosed.conf $(DATADIR)/doc/dosed/examples \
+	$(DATADIR)/bash-completion/completions/dosectl $(DATADIR)/zsh/site-functions/_dosectl \
+	$(DATADIR)/fish/vendor_completions.d/dosectl.fish $(DATADIR)/man/man1/dosectl.1 \
+	$(DATADIR)/man/man8/dosed.8
 
 all: build
 
@@ -38,11 +53,44 @@ run: build
 # Builds everything and runs every test (unit, differential against systemd-analyze, end to end).
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/check-install.sh
 	scripts/with-journald.sh $(SWIFT) test --skip-build
 
 # Benchmarks (figures go to README.md); see bench/README.md.
 bench: release
 	bench/next-vs-systemd.sh
+
+# Binaries, units (ExecStart pointing at BINDIR), catalog, sysusers, example config,
+# completions and man pages. With DESTDIR empty, also refreshes the journal's catalog.
+install: deps
+	$(SWIFT) build -c $(CONFIGURATION)
+	@bin=$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path); set -e; \
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(USERUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
+	  "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DATADIR)/doc/dosed/examples/medications" \
+	  "$(DESTDIR)$(DATADIR)/bash-completion/completions" "$(DESTDIR)$(DATADIR)/zsh/site-functions" \
+	  "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d" "$(DESTDIR)$(DATADIR)/man/man1" "$(DESTDIR)$(DATADIR)/man/man8"; \
+	install -m 0755 "$$bin/dosed" "$$bin/dosectl" "$(DESTDIR)$(BINDIR)/"; \
+	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed-system.service > "$(DESTDIR)$(UNITDIR)/dosed-system.service"; \
+	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed.service > "$(DESTDIR)$(USERUNITDIR)/dosed.service"; \
+	install -m 0644 systemd/dosed.socket "$(DESTDIR)$(USERUNITDIR)/"; \
+	install -m 0644 systemd/dosed.catalog "$(DESTDIR)$(CATALOGDIR)/"; \
+	install -m 0644 systemd/dosed.sysusers "$(DESTDIR)$(SYSUSERSDIR)/dosed.conf"; \
+	install -m 0644 config/dosed.toml "$(DESTDIR)$(DATADIR)/doc/dosed/examples/"; \
+	install -m 0644 config/medications/*.toml "$(DESTDIR)$(DATADIR)/doc/dosed/examples/medications/"; \
+	"$$bin/dosectl" --generate-completion-script bash > "$(DESTDIR)$(DATADIR)/bash-completion/completions/dosectl"; \
+	"$$bin/dosectl" --generate-completion-script zsh > "$(DESTDIR)$(DATADIR)/zsh/site-functions/_dosectl"; \
+	"$$bin/dosectl" --generate-completion-script fish > "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/dosectl.fish"; \
+	man=$$(mktemp -d); \
+	$(SWIFT) package --allow-writing-to-directory "$$man" generate-manual --output-directory "$$man" >/dev/null; \
+	install -m 0644 "$$man/dosectl.1" "$(DESTDIR)$(DATADIR)/man/man1/"; rm -rf "$$man"; \
+	install -m 0644 doc/dosed.8 "$(DESTDIR)$(DATADIR)/man/man8/"
+	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; \
+	  systemd-sysusers 2>/dev/null || true; systemctl daemon-reload 2>/dev/null || true; fi
+	@echo "Installed under $(DESTDIR)$(PREFIX). Start it: systemctl --user enable --now dosed"
+
+uninstall:
+	rm -rf $(addprefix "$(DESTDIR)",$(INSTALLED))
+	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; fi
 
 clean:
 	rm -rf .build

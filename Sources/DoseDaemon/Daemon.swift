@@ -36,7 +36,7 @@ public final class Daemon: @unchecked Sendable {
         self.paths = paths
         self.logger = logger
         self.journal = journal
-        hooks = HookRunner(journal: journal)
+        hooks = HookRunner { name, what in journal.send(HookRunner.failure(name, what)) }
         socketPath = try paths.socket()
         let config: Configuration
         switch ConfigDirectory.load(paths.config) {

@@ -422,4 +422,36 @@ struct DaemonTests {
         // The socket belongs to systemd: dosed leaves it in place.
         #expect(FileManager.default.fileExists(atPath: harness.socket))
     }
+
+    @Test("hooks: on_missed gets the dose's fields; a failing on_due is journaled and never stops the next reminder",
+          .enabled(if: journalAvailable))
+    func hooks() throws {
+        let missedFile = FileManager.default.temporaryDirectory.appendingPathComponent("missed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: missedFile) }
+        let harness = try DaemonHarness(
+            medications: ["tablet": """
+                name = "Tablet"
+                [[schedule]]
+                id = "often"
+                every = "3s"
+                first = \(DaemonHarness.local(1))
+                window = "2s"
+                repeat = "0"
+                timezone = "UTC"
+                """],
+            main: "[hooks]\non_due = \"exit 7\"\non_missed = 'printf \"%s %s\" \"$DOSED_EVENT\" \"$DOSED_DOSE_ID\" > \(missedFile.path)'\n")
+        defer { harness.remove() }
+        try harness.start()
+        let entries = try harness.journal { entries in
+            entries.filter { $0["DOSED_EVENT"] == "reminder" }.count >= 2
+                && entries.contains { $0["MESSAGE"]?.hasPrefix("hook on_due failed") == true }
+        }
+        #expect(entries.filter { $0["DOSED_EVENT"] == "reminder" }.count >= 2)
+        let failure = try #require(entries.first { $0["MESSAGE"]?.hasPrefix("hook on_due failed") == true })
+        #expect(failure["MESSAGE"] == "hook on_due failed: exited with status 7")
+        #expect(failure["PRIORITY"] == "4")
+        let missed = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "missed" } }.first { $0["DOSED_EVENT"] == "missed" }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect((try? String(contentsOf: missedFile, encoding: .utf8)) == "missed \(missed?["DOSED_DOSE_ID"] ?? "?")")
+    }
 }
