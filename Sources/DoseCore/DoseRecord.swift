@@ -27,6 +27,8 @@ public struct DoseRecord: Sendable, Equatable {
     public var snoozedUntil: Micros?
     /// The reminder fired after its time (catch-up).
     public var late = false
+    /// When the dose's window closes (due + window); nil for unscheduled doses.
+    public var closes: Micros?
 
     public init(dose: DueDose) {
         self.dose = dose

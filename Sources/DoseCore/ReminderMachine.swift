@@ -139,6 +139,7 @@ public struct ReminderMachine: Sendable {
                     let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
                     guard records[dose.id] == nil else { continue }
                     var record = DoseRecord(dose: dose)
+                    record.closes = due + schedule.window
                     // Pre-reminders whose time passed before the dose was seen are not sent late.
                     let leads = schedule.before.sorted(by: >)
                     while record.preReminders < leads.count, due - leads[record.preReminders] < horizon {
@@ -402,6 +403,7 @@ public struct ReminderMachine: Sendable {
             }
             // A dose from before the daemon's records (e.g. written while it was stopped).
             var record = DoseRecord(dose: dose)
+            record.closes = dose.due + schedule.window
             if dose.due + schedule.window <= now { record.state = .missed }
             return .success(record)
         case .medication(let id):
@@ -415,7 +417,8 @@ public struct ReminderMachine: Sendable {
                 var times = dueTimes(id, schedule, after: now - schedule.window)
                 while let due = times.next(), due - schedule.window <= now {
                     let dose = DueDose(medication: id, schedule: schedule.id, due: due)
-                    let record = records[dose.id] ?? DoseRecord(dose: dose)
+                    var record = records[dose.id] ?? DoseRecord(dose: dose)
+                    record.closes = due + schedule.window
                     guard record.state == .pending else { continue }
                     if due <= now {
                         if dueNow.map({ due < $0.dose.due }) ?? true { dueNow = record }

@@ -87,6 +87,17 @@ public final class HistoryStore: Sendable {
                 t.column("value", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2 notes and windows") { db in
+            try db.alter(table: "dose") { t in t.add(column: "closes", .integer) }
+            try db.create(table: "note") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .integer).notNull().indexed()
+                t.column("text", .text).notNull()
+                t.column("dose", .text)
+                t.column("symptom", .text)
+                t.column("severity", .integer)
+            }
+        }
         return migrator
     }
 
@@ -177,6 +188,68 @@ public final class HistoryStore: Sendable {
         return lastTaken
     }
 
+    /// Per schedule (`medication/schedule`), when dosed or dosectl first saw it.
+    public func firstSeen() throws -> [String: Micros] {
+        try writer.read { db in
+            var seen: [String: Micros] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT medication, schedule, firstSeen FROM scheduleSeen") {
+                seen[(row["medication"] as String) + "/" + (row["schedule"] as String)] = row["firstSeen"]
+            }
+            return seen
+        }
+    }
+
+    /// Adherence counts per medication of the stored scheduled doses due in `[since, until)`,
+    /// by SQL aggregation over the `(medication, due)` index: a pending dose counts as missed once
+    /// its window has closed at `now`.
+    public func tallies(since: Micros, until: Micros, medication: String? = nil, now: Micros) throws -> [String: Tally] {
+        try writer.read { db in
+            var sql = """
+                SELECT medication,
+                  SUM(CASE WHEN state = 'pending' AND COALESCE(closes, due) > :now THEN 0 ELSE 1 END) AS counted,
+                  SUM(state = 'taken' AND answeredAt <= COALESCE(closes, due)) AS onTime,
+                  SUM(state = 'taken' AND answeredAt > COALESCE(closes, due)) AS late,
+                  SUM(state = 'skipped') AS skipped,
+                  SUM(state = 'missed' OR (state = 'pending' AND COALESCE(closes, due) <= :now)) AS missed
+                FROM dose INDEXED BY dose_medication_due
+                WHERE due >= :since AND due < :until AND schedule != 'extra'
+                """
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["since": since, "until": until, "now": now]
+            if let medication {
+                sql += " AND medication = :medication"
+                arguments["medication"] = medication
+            }
+            sql += " GROUP BY medication"
+            var tallies: [String: Tally] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) {
+                tallies[row["medication"]] = Tally(
+                    counted: row["counted"], onTime: row["onTime"], late: row["late"],
+                    skipped: row["skipped"], missed: row["missed"])
+            }
+            return tallies
+        }
+    }
+
+    // MARK: - Notes
+
+    /// Adds a diary entry.
+    public func addNote(_ note: Note) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO note (at, text, dose, symptom, severity) VALUES (?, ?, ?, ?, ?)",
+                arguments: [note.at, note.text, note.dose, note.symptom, note.severity])
+        }
+    }
+
+    /// Diary entries made in `[since, until)`, in time order.
+    public func notes(since: Micros = .min, until: Micros = .max) throws -> [Note] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM note WHERE at >= ? AND at < ? ORDER BY at, id", arguments: [since, until]).map {
+                Note(at: $0["at"], text: $0["text"], dose: $0["dose"], symptom: $0["symptom"], severity: $0["severity"])
+            }
+        }
+    }
+
     /// When the daemon was last alive.
     public func lastAlive() throws -> Micros? {
         try writer.read { db in try MetaRow.fetchOne(db, key: MetaRow.lastAlive)?.value }
@@ -217,6 +290,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
     var escalated: Bool
     var snoozedUntil: Int64?
     var late: Bool
+    var closes: Int64?
 
     init(_ r: DoseRecord) {
         id = r.id
@@ -233,6 +307,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
         escalated = r.escalated
         snoozedUntil = r.snoozedUntil
         late = r.late
+        closes = r.closes
     }
 
     var record: DoseRecord {
@@ -247,6 +322,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
         r.escalated = escalated
         r.snoozedUntil = snoozedUntil
         r.late = late
+        r.closes = closes
         return r
     }
 }

@@ -58,9 +58,8 @@ extension Dosectl {
             }
         }
 
-        func run() throws {
-            let config = try global.loadConfiguration()
-            let now = currentInstant()
+        /// `list --json`'s array (also `export`'s `medications`).
+        static func entries(_ config: Configuration, now: Micros) -> [Entry] {
             var entries: [Entry] = []
             for medication in config.medications {
                 var schedules: [ScheduleEntry] = []
@@ -74,6 +73,12 @@ extension Dosectl {
                 entries.append(Entry(id: medication.id, name: medication.name, dose: medication.dose, route: medication.route,
                                      sites: medication.sites, stock: medication.stock, schedules: schedules))
             }
+            return entries
+        }
+
+        func run() throws {
+            let config = try global.loadConfiguration()
+            let entries = Self.entries(config, now: currentInstant())
             if json {
                 output(try dosectl.json(entries))
                 return

@@ -212,3 +212,60 @@ struct ReminderMachineTests {
         #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-12-01T19:30:00Z")
     }
 }
+
+@Suite("Adherence arithmetic and the day chart (SPEC 8)")
+struct AdherenceTests {
+    static func record(_ due: String, _ state: DoseRecord.State, answered: String? = nil, medication: String = "m") -> DoseRecord {
+        var r = DoseRecord(dose: DueDose(medication: medication, schedule: "s", due: at(due)))
+        r.state = state
+        r.answeredAt = answered.map(at)
+        r.closes = at(due) + 2 * Civil.hour
+        return r
+    }
+
+    @Test("3 due: one taken on time, one skipped, one missed → adherence 1/3, on time 1/3")
+    func thirds() {
+        var tally = Tally()
+        let now = at("2026-11-10T00:00:00Z")
+        for r in [Self.record("2026-11-01T08:00:00Z", .taken, answered: "2026-11-01T08:30:00Z"),
+                  Self.record("2026-11-02T08:00:00Z", .skipped, answered: "2026-11-02T08:01:00Z"),
+                  Self.record("2026-11-03T08:00:00Z", .pending)] {
+            tally.add(Tally.outcome(r, now: now))
+        }
+        #expect(tally == Tally(counted: 3, onTime: 1, late: 0, skipped: 1, missed: 1))
+        #expect(tally.adherence == 1.0 / 3.0 && tally.onTimeRate == 1.0 / 3.0)
+    }
+
+    @Test("a take after the window is late: it counts for adherence, not for on time; open doses do not count")
+    func lateAndOpen() {
+        var tally = Tally()
+        let now = at("2026-11-01T09:00:00Z")
+        tally.add(Tally.outcome(Self.record("2026-10-31T08:00:00Z", .taken, answered: "2026-10-31T11:00:00Z"), now: now))
+        tally.add(Tally.outcome(Self.record("2026-11-01T08:00:00Z", .pending), now: now))
+        var extra = DoseRecord(dose: DueDose(medication: "m", schedule: "extra", due: now))
+        extra.state = .taken
+        tally.add(Tally.outcome(extra, now: now))
+        #expect(tally == Tally(counted: 1, onTime: 0, late: 1, skipped: 0, missed: 0))
+        #expect(tally.adherence == 1 && tally.onTimeRate == 0)
+        #expect(Tally().adherence == nil)
+    }
+
+    @Test("the chart's cells for a known week: the worst dose of each day")
+    func week() throws {
+        let zone = try #require(ZoneRules.named("UTC"))
+        let days = DayChart.days(since: at("2026-11-02T00:00:00Z"), until: at("2026-11-08T12:00:00Z"), zone: zone)
+        #expect(days.count == 7)
+        let records = [
+            Self.record("2026-11-02T08:00:00Z", .taken, answered: "2026-11-02T08:10:00Z"),
+            Self.record("2026-11-03T08:00:00Z", .taken, answered: "2026-11-03T12:00:00Z"),
+            Self.record("2026-11-04T08:00:00Z", .skipped, answered: "2026-11-04T08:00:00Z"),
+            Self.record("2026-11-05T08:00:00Z", .missed),
+            Self.record("2026-11-06T08:00:00Z", .taken, answered: "2026-11-06T08:10:00Z"),
+            Self.record("2026-11-06T20:00:00Z", .missed),
+            Self.record("2026-11-08T11:00:00Z", .pending),
+        ]
+        let cells = DayChart.cells(records, medications: ["m", "other"], days: days, zone: zone, now: at("2026-11-08T12:00:00Z"))
+        #expect(cells["m"] == [.onTime, .late, .skipped, .missed, .missed, .nothingDue, .open])
+        #expect(cells["other"] == Array(repeating: .nothingDue, count: 7))
+    }
+}

@@ -1,0 +1,55 @@
+import DoseCore
+
+/// Draws `adherence --calendar`: a row per medication, a cell per day, a legend, each row's rate.
+struct CalendarChart {
+    let reports: Reports
+    let since: Micros
+    let until: Micros
+    let medications: [String]
+    let tallies: [String: Tally]
+
+    static let symbols: [DayChart.Cell: (glyph: String, color: String, label: String)] = [
+        .onTime: ("●", "\u{1B}[32m", "taken on time"), .late: ("◐", "\u{1B}[33m", "taken late"),
+        .skipped: ("○", "\u{1B}[35m", "skipped"), .missed: ("✗", "\u{1B}[31m", "missed"),
+        .open: ("·", "\u{1B}[36m", "due, not answered yet"), .nothingDue: (" ", "", "nothing due"),
+    ]
+
+    func render(color: Bool) throws -> String {
+        let zone = reports.config.zone
+        let days = DayChart.days(since: since, until: until, zone: zone)
+        let records = try reports.history(since: since, until: until, medication: nil).compactMap { row -> DoseRecord? in
+            if case .dose(let record) = row { record } else { nil }
+        }
+        let cells = DayChart.cells(records, medications: medications, days: days, zone: zone, now: reports.now)
+        let width = max(12, medications.map(\.count).max() ?? 0) + 2
+        var lines: [String] = []
+        // Day-of-month header, with the month's name where a month starts.
+        var header = String(repeating: " ", count: width)
+        for (i, day) in days.enumerated() {
+            header += i == 0 || day.day == 1 ? Self.monthName(day.month) : (day.day % 5 == 0 ? String(day.day % 10) : " ")
+        }
+        lines.append(String(header.prefix(width + days.count + 2)))
+        for medication in medications {
+            var line = medication.padding(toLength: width, withPad: " ", startingAt: 0)
+            for cell in cells[medication] ?? [] {
+                let symbol = Self.symbols[cell]!
+                line += color && !symbol.color.isEmpty ? symbol.color + symbol.glyph + "\u{1B}[0m" : symbol.glyph
+            }
+            line += "  " + Dosectl.Adherence.percent((tallies[medication] ?? Tally()).adherence)
+            lines.append(line)
+        }
+        let legend = DayChart.Cell.allCases.reversed().map { cell -> String in
+            let symbol = Self.symbols[cell]!
+            let glyph = color && !symbol.color.isEmpty ? symbol.color + symbol.glyph + "\u{1B}[0m" : symbol.glyph
+            return cell == .nothingDue ? "blank \(symbol.label)" : "\(glyph) \(symbol.label)"
+        }
+        lines.append("")
+        lines.append(legend.joined(separator: "   "))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The month's first letter (one cell wide).
+    static func monthName(_ month: Int) -> String {
+        String(["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"][month - 1])
+    }
+}

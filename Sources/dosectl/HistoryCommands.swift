@@ -1,0 +1,193 @@
+import ArgumentParser
+import DoseCore
+import DoseProtocol
+import DoseStore
+import Foundation
+
+extension Dosectl {
+    /// `dosectl history`.
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every dose and note in a period (default: the last 30 days).")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "From this time or duration ago (default 30d).") var since: String?
+        @Option(help: "Until this time (default now).") var until: String?
+        @Option(help: "Only this medication.") var medication: String?
+        @Flag(help: "A JSON array of rows.") var json = false
+        @Flag(help: "CSV with a header row.") var csv = false
+
+        func validate() throws {
+            if json && csv { throw ValidationError("give at most one of --json and --csv") }
+        }
+
+        func run() throws {
+            let reports = try Reports(global: global)
+            let (start, end) = try Reports.period(since: since ?? "30d", until: until, defaultSince: nil,
+                                                  zone: reports.config.zone, now: reports.now, command: "history")
+            try reports.check(medication: medication, command: "history")
+            let rows = try reports.history(since: start, until: end, medication: medication)
+            if json {
+                output(RPCMessage.line(.array(rows.map(reports.json))))
+            } else if csv {
+                output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
+            } else {
+                output(table(rows, reports))
+            }
+        }
+
+        func table(_ rows: [Reports.Row], _ reports: Reports) -> String {
+            guard !rows.isEmpty else { return "No doses or notes in this period." }
+            var lines: [String] = []
+            for row in rows {
+                switch row {
+                case .dose(let record):
+                    let m = DoseMessage(record, config: reports.config, now: reports.now)
+                    let zone = reports.config.medication(record.dose.medication)?.schedule(record.dose.schedule)
+                        .map(reports.config.zone(for:)) ?? reports.config.zone
+                    var line = "\(Presentation.localTime(record.dose.due, zone: zone))  \(m.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(m.medication)/\(m.schedule)"
+                    if let at = record.answeredAt, record.isAnswered {
+                        let minutes = (at - record.dose.due) / Civil.minute
+                        line += "  \(record.state == .taken ? "taken" : "answered") \(Presentation.localTime(at, zone: zone))"
+                        if minutes != 0 { line += " (\(minutes > 0 ? "+" : "")\(minutes) min)" }
+                    }
+                    if m.late == true && record.state == .taken { line += "  late" }
+                    if let site = m.site, record.state == .taken { line += "  site: \(site)" }
+                    if let note = m.note { line += "  — \(note)" }
+                    lines.append(line)
+                case .note(let note):
+                    var line = "\(Presentation.localTime(note.at, zone: reports.config.zone))  note     \(note.text)"
+                    if let symptom = note.symptom { line += "  [\(symptom)\(note.severity.map { " \($0)/5" } ?? "")]" }
+                    if let dose = note.dose { line += "  (\(dose))" }
+                    lines.append(line)
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// `dosectl adherence`.
+    struct Adherence: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Adherence rates per medication and overall (default: the last 30 days).")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "From this time or duration ago (default 30d).") var since: String?
+        @Option(help: "Only this medication.") var medication: String?
+        @Flag(help: "Print JSON (SPEC 8).") var json = false
+        @Flag(help: "A day-by-day chart.") var calendar = false
+
+        func run() throws {
+            let reports = try Reports(global: global)
+            let (start, end) = try Reports.period(since: since ?? "30d", until: nil, defaultSince: nil,
+                                                  zone: reports.config.zone, now: reports.now, command: "adherence")
+            try reports.check(medication: medication, command: "adherence")
+            let tallies = try reports.adherence(since: start, until: end, medication: medication)
+            var names = Set(tallies.keys)
+            for m in reports.config.medications where medication == nil || m.id == medication { names.insert(m.id) }
+            let ordered = names.sorted()
+            let total = ordered.reduce(Tally()) { $0 + (tallies[$1] ?? Tally()) }
+            if json {
+                var medications: [JSONValue] = []
+                for name in ordered {
+                    guard case .object(var rates) = Self.rates(tallies[name] ?? Tally()) else { continue }
+                    rates["medication"] = .string(name)
+                    medications.append(.object(rates))
+                }
+                output(RPCMessage.line(.object([
+                    "since": .string(RFC3339.utc(start)), "until": .string(RFC3339.utc(end)),
+                    "total": Self.rates(total), "medications": .array(medications),
+                ])))
+                return
+            }
+            if calendar {
+                output(try CalendarChart(reports: reports, since: start, until: end, medications: ordered,
+                                         tallies: tallies).render(color: Self.useColor))
+                return
+            }
+            output("Adherence \(Presentation.localTime(start, zone: reports.config.zone)) – \(Presentation.localTime(end, zone: reports.config.zone))")
+            output("medication        counted  taken  on time  late  skipped  missed  adherence  on time")
+            for name in ordered { output(Self.line(name, tallies[name] ?? Tally())) }
+            output(Self.line("all", total))
+        }
+
+        static var useColor: Bool {
+            isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        }
+
+        static func percent(_ rate: Double?) -> String {
+            rate.map { String(format: "%.0f%%", $0 * 100) } ?? "–"
+        }
+
+        static func line(_ name: String, _ t: Tally) -> String {
+            func col(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            return name.padding(toLength: 16, withPad: " ", startingAt: 0) + col("\(t.counted)", 9) + col("\(t.taken)", 7)
+                + col("\(t.onTime)", 9) + col("\(t.late)", 6) + col("\(t.skipped)", 9) + col("\(t.missed)", 8)
+                + col(percent(t.adherence), 11) + col(percent(t.onTimeRate), 9)
+        }
+
+        /// SPEC 8 `Rates`; the two rates are null when nothing is counted.
+        static func rates(_ t: Tally) -> JSONValue {
+            .object([
+                "counted": .number(Double(t.counted)), "taken": .number(Double(t.taken)), "on_time": .number(Double(t.onTime)),
+                "late": .number(Double(t.late)), "skipped": .number(Double(t.skipped)), "missed": .number(Double(t.missed)),
+                "adherence": t.adherence.map(JSONValue.number) ?? .null, "on_time_rate": t.onTimeRate.map(JSONValue.number) ?? .null,
+            ])
+        }
+    }
+
+    /// `dosectl note`.
+    struct NoteCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "note", abstract: "Add a diary entry: side effects, how a dose went.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "What to note.") var text: String
+        @Option(help: "The dose it is about (a dose id).") var dose: String?
+        @Option(help: "A symptom, e.g. fever, nausea, tiredness.") var symptom: String?
+        @Option(help: "How bad, 1 (mild) to 5 (severe).") var severity: Int?
+
+        func validate() throws {
+            if let severity, !(1...5).contains(severity) { throw ValidationError("--severity must be 1 to 5") }
+            if let dose, DoseID.parse(dose) == nil { throw ValidationError("'\(dose)' is not a dose id (MED/SCHED@TIME)") }
+            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the note is empty") }
+        }
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let store = try answering.openStore()
+            let note = Note(at: currentInstant(), text: text, dose: dose, symptom: symptom, severity: severity)
+            try store.addNote(note)
+            output("noted at \(RFC3339.local(note.at, offset: answering.config.zone.offset(at: note.at)))")
+        }
+    }
+
+    /// `dosectl export`.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The whole record for a care team, as CSV or JSON.")
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case csv, json }
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "csv or json.") var format: Format
+        @Option(help: "From this time or duration ago (default: the beginning).") var since: String?
+        @Option(help: "Until this time (default now).") var until: String?
+
+        func run() throws {
+            let reports = try Reports(global: global)
+            let earliest = try reports.store.records().first?.dose.due
+            let firstSeen = try reports.store.firstSeen().values.min()
+            let beginning = [earliest, firstSeen, try reports.store.notes().first?.at].compactMap { $0 }.min() ?? reports.now
+            let (start, end) = try Reports.period(since: since, until: until, defaultSince: beginning,
+                                                  zone: reports.config.zone, now: reports.now, command: "export")
+            let rows = try reports.history(since: start, until: end, medication: nil)
+            switch format {
+            case .csv:
+                output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
+            case .json:
+                let medications = try JSONValue(encoding: List.entries(reports.config, now: reports.now))
+                output(RPCMessage.line(.object([
+                    "exported": .string(RFC3339.utc(reports.now)), "medications": medications,
+                    "history": .array(rows.map(reports.json)),
+                ])))
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import DoseCore
+import DoseFiles
+import DoseProtocol
+import DoseStore
+import Foundation
+
+/// The history and its reports: the configuration and the store together (SPEC 8).
+struct Reports {
+    let config: Configuration
+    let store: HistoryStore
+    let now: Micros
+
+    /// Opens the existing history read-write (a missing one is an error: nothing to report).
+    init(global: GlobalOptions) throws {
+        config = try global.loadConfiguration()
+        let path = global.paths.state + "/" + HistoryStore.fileName
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw Failure(message: "dosectl: no history at \(path) (dosed has not run and no dose was recorded yet)")
+        }
+        do {
+            store = try HistoryStore(path: path)
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
+        }
+        now = currentInstant()
+    }
+
+    /// A row of the history: a dose or a diary note.
+    enum Row {
+        case dose(DoseRecord)
+        case note(Note)
+
+        var time: Micros {
+            switch self {
+            case .dose(let record): record.dose.due
+            case .note(let note): note.at
+            }
+        }
+    }
+
+    /// Every dose due in the period (answered, missed, open or to come) and every note, in time order.
+    func history(since: Micros, until: Micros, medication: String?) throws -> [Row] {
+        let stored = try store.records(since: since, until: until, medication: medication)
+        var byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let scheduled = config.dueRecords(
+            since: since, until: until, now: now, medication: medication, stored: byID,
+            firstSeen: try store.firstSeen(), lastTaken: try store.lastTakes())
+        for record in scheduled { byID[record.id] = record }
+        var rows = byID.values.map(Row.dose)
+        if medication == nil {
+            rows += try store.notes(since: since, until: until).map(Row.note)
+        } else {
+            let ids = Set(byID.keys)
+            rows += try store.notes(since: since, until: until).filter { $0.dose.map(ids.contains) ?? false }.map(Row.note)
+        }
+        return rows.sorted { ($0.time, $0.sortKey) < ($1.time, $1.sortKey) }
+    }
+
+    /// Adherence per medication and overall: SQL aggregation over the stored doses, plus the doses
+    /// due since dosed last ran that nothing recorded yet.
+    func adherence(since: Micros, until: Micros, medication: String?) throws -> [String: Tally] {
+        var tallies = try store.tallies(since: since, until: until, medication: medication, now: now)
+        let tailStart = max(since, try store.lastAlive() ?? since)
+        let tailEnd = min(until, now + 1)
+        if tailStart < tailEnd {
+            let recorded = Set(try store.records(since: tailStart, until: tailEnd, medication: medication).map(\.id))
+            for record in config.dueRecords(since: tailStart, until: tailEnd, now: now, medication: medication,
+                                            stored: [:], firstSeen: try store.firstSeen(), lastTaken: try store.lastTakes())
+            where !recorded.contains(record.id) {
+                tallies[record.dose.medication, default: Tally()].add(Tally.outcome(record, now: now))
+            }
+        }
+        return tallies
+    }
+
+    /// The Dose message of a record, with `"kind": "dose"`, and of a note.
+    func json(_ row: Row) -> JSONValue {
+        switch row {
+        case .dose(let record):
+            guard case .object(var object) = (try? JSONValue(encoding: DoseMessage(record, config: config, now: now))) ?? .null
+            else { return .null }
+            object["kind"] = .string("dose")
+            return .object(object)
+        case .note(let note):
+            var object: [String: JSONValue] = ["kind": .string("note"), "at": .string(RFC3339.utc(note.at)), "text": .string(note.text)]
+            if let dose = note.dose { object["dose"] = .string(dose) }
+            if let symptom = note.symptom { object["symptom"] = .string(symptom) }
+            if let severity = note.severity { object["severity"] = .number(Double(severity)) }
+            return .object(object)
+        }
+    }
+
+    static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",
+                            "dose", "route", "site", "state", "answered_at", "late", "note", "symptom", "severity"]
+
+    /// One CSV record (RFC 4180) per row, under ``csvHeader``.
+    func csv(_ row: Row) -> [String] {
+        switch row {
+        case .dose(let record):
+            let m = DoseMessage(record, config: config, now: now)
+            return ["dose", m.due, m.id, m.medication, m.medication_name, m.schedule, m.due, m.due_local, m.dose ?? "",
+                    m.route ?? "", m.site ?? "", m.state.rawValue, m.answered_at ?? "", m.late == true ? "yes" : "",
+                    m.note ?? "", "", ""]
+        case .note(let note):
+            return ["note", RFC3339.utc(note.at), note.dose ?? "", "", "", "", "", "", "", "", "", "", "", "",
+                    note.text, note.symptom ?? "", note.severity.map(String.init) ?? ""]
+        }
+    }
+
+    static func csvLine(_ fields: [String]) -> String {
+        fields.map { field in
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }.joined(separator: ",")
+    }
+
+    /// `--since`/`--until` as instants (usage errors when malformed or reversed).
+    static func period(since: String?, until: String?, defaultSince: Micros?, zone: ZoneRules, now: Micros,
+                       command: String) throws -> (Micros, Micros) {
+        func parse(_ text: String, _ flag: String) throws -> Micros {
+            guard let instant = TimeInput.parse(text, zone: zone, now: now, allowsDuration: flag == "--since") else {
+                throw Failure(message: "dosectl \(command): \(flag) '\(text)' is not a time: use \(TimeInput.expected(allowsDuration: flag == "--since"))",
+                              code: ExitStatus.usage)
+            }
+            return instant
+        }
+        let start = try since.map { try parse($0, "--since") } ?? defaultSince ?? .min / 2
+        let end = try until.map { try parse($0, "--until") } ?? now
+        guard start <= end else {
+            throw Failure(message: "dosectl \(command): --since is after --until", code: ExitStatus.usage)
+        }
+        return (start, end)
+    }
+
+    /// Fails for a medication neither configured nor in the history.
+    func check(medication: String?, command: String) throws {
+        guard let medication, config.medication(medication) == nil else { return }
+        if try store.records(medication: medication).isEmpty {
+            throw Failure(message: "dosectl \(command): no medication '\(medication)'")
+        }
+    }
+}
+
+extension Reports.Row {
+    fileprivate var sortKey: String {
+        switch self {
+        case .dose(let record): "0" + record.id
+        case .note(let note): "1" + note.text
+        }
+    }
+}
