@@ -1,4 +1,5 @@
 import Foundation
+import DoseCore
 import Testing
 
 /// The package's root, from this file's place in it.
@@ -69,3 +70,6 @@ struct ConfigDir {
 
     func remove() { try? FileManager.default.removeItem(at: url) }
 }
+
+/// Instants from RFC 3339 text, for readable tests.
+func at(_ text: String) -> Int64 { RFC3339.parse(text)! }
