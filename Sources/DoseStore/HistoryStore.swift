@@ -98,7 +98,61 @@ public final class HistoryStore: Sendable {
                 t.column("severity", .integer)
             }
         }
+        migrator.registerMigration("v3 daily tallies") { db in
+            // Adherence over years of history sums one row per medication and day, kept up to date
+            // by triggers; open (pending) doses are counted live, since they depend on the time.
+            try db.execute(sql: """
+                CREATE TABLE doseDay (
+                  medication TEXT NOT NULL, day INTEGER NOT NULL,
+                  onTime INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0,
+                  skipped INTEGER NOT NULL DEFAULT 0, missed INTEGER NOT NULL DEFAULT 0,
+                  PRIMARY KEY (medication, day)) WITHOUT ROWID;
+                CREATE INDEX dose_taken ON dose (medication, schedule, state, answeredAt);
+                CREATE INDEX dose_pending ON dose (due) WHERE state = 'pending';
+                INSERT INTO doseDay (medication, day, onTime, late, skipped, missed)
+                  SELECT medication, due / 86400000000, \(Self.counts("dose"))
+                  FROM dose WHERE schedule != 'extra' AND state != 'pending' GROUP BY medication, due / 86400000000;
+                CREATE TRIGGER dose_day_insert AFTER INSERT ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                  \(Self.adjust("NEW", "+"))
+                END;
+                CREATE TRIGGER dose_day_delete AFTER DELETE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                  \(Self.adjust("OLD", "-"))
+                END;
+                CREATE TRIGGER dose_day_update_old AFTER UPDATE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                  \(Self.adjust("OLD", "-"))
+                END;
+                CREATE TRIGGER dose_day_update_new AFTER UPDATE ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                  \(Self.adjust("NEW", "+"))
+                END;
+                """)
+        }
         return migrator
+    }
+
+    /// The four counts of the doses of `row` (aggregated): on time, late, skipped, missed.
+    private static func counts(_ row: String) -> String {
+        """
+        SUM(\(row).state = 'taken' AND \(row).answeredAt <= COALESCE(\(row).closes, \(row).due)),
+        SUM(\(row).state = 'taken' AND \(row).answeredAt > COALESCE(\(row).closes, \(row).due)),
+        SUM(\(row).state = 'skipped'), SUM(\(row).state = 'missed')
+        """
+    }
+
+    /// Trigger body: adds (`+`) or removes (`-`) one dose row's counts from its day.
+    private static func adjust(_ row: String, _ sign: String) -> String {
+        """
+        INSERT INTO doseDay (medication, day) VALUES (\(row).medication, \(row).due / 86400000000) ON CONFLICT DO NOTHING;
+        UPDATE doseDay SET
+          onTime = onTime \(sign) (\(row).state = 'taken' AND \(row).answeredAt <= COALESCE(\(row).closes, \(row).due)),
+          late = late \(sign) (\(row).state = 'taken' AND \(row).answeredAt > COALESCE(\(row).closes, \(row).due)),
+          skipped = skipped \(sign) (\(row).state = 'skipped'),
+          missed = missed \(sign) (\(row).state = 'missed')
+        WHERE medication = \(row).medication AND day = \(row).due / 86400000000;
+        """
     }
 
     // MARK: - Writes
@@ -177,6 +231,19 @@ public final class HistoryStore: Sendable {
         try writer.read(Self.lastTakes)
     }
 
+    /// When a dose of each of these schedules was last taken (an index look-up each).
+    public func lastTakes(of keys: [(String, String)]) throws -> [String: Micros] {
+        try writer.read { db in
+            var result: [String: Micros] = [:]
+            for (medication, schedule) in keys {
+                result[medication + "/" + schedule] = try Micros.fetchOne(db, sql: """
+                    SELECT MAX(answeredAt) FROM dose WHERE medication = ? AND schedule = ? AND state = 'taken'
+                    """, arguments: [medication, schedule])
+            }
+            return result
+        }
+    }
+
     private static func lastTakes(_ db: Database) throws -> [String: Micros] {
         var lastTaken: [String: Micros] = [:]
         for row in try Row.fetchAll(db, sql: """
@@ -199,34 +266,46 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// Adherence counts per medication of the stored scheduled doses due in `[since, until)`,
-    /// by SQL aggregation over the `(medication, due)` index: a pending dose counts as missed once
-    /// its window has closed at `now`.
+    /// Adherence counts per medication of the stored scheduled doses due in `[since, until)`, by SQL
+    /// aggregation: whole days from the daily tallies, the two partial days from the dose rows, and
+    /// the open (pending) doses live, counted as missed once their window has closed at `now`.
     public func tallies(since: Micros, until: Micros, medication: String? = nil, now: Micros) throws -> [String: Tally] {
         try writer.read { db in
-            var sql = """
-                SELECT medication,
-                  SUM(CASE WHEN state = 'pending' AND COALESCE(closes, due) > :now THEN 0 ELSE 1 END) AS counted,
-                  SUM(state = 'taken' AND answeredAt <= COALESCE(closes, due)) AS onTime,
-                  SUM(state = 'taken' AND answeredAt > COALESCE(closes, due)) AS late,
-                  SUM(state = 'skipped') AS skipped,
-                  SUM(state = 'missed' OR (state = 'pending' AND COALESCE(closes, due) <= :now)) AS missed
-                FROM dose INDEXED BY dose_medication_due
-                WHERE due >= :since AND due < :until AND schedule != 'extra'
-                """
-            var arguments: [String: (any DatabaseValueConvertible)?] = ["since": since, "until": until, "now": now]
-            if let medication {
-                sql += " AND medication = :medication"
-                arguments["medication"] = medication
-            }
-            sql += " GROUP BY medication"
             var tallies: [String: Tally] = [:]
-            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) {
-                tallies[row["medication"]] = Tally(
-                    counted: row["counted"], onTime: row["onTime"], late: row["late"],
-                    skipped: row["skipped"], missed: row["missed"])
+            let filter = medication == nil ? "" : " AND medication = :medication"
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "medication": medication]
+            func add(_ sql: String, _ extra: [String: (any DatabaseValueConvertible)?]) throws {
+                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.merging(extra) { $1 })) {
+                    let tally = Tally(onTime: row[1] ?? 0, late: row[2] ?? 0, skipped: row[3] ?? 0, missed: row[4] ?? 0)
+                    tallies[row[0], default: Tally()] = tallies[row[0], default: Tally()]
+                        + Tally(counted: tally.onTime + tally.late + tally.skipped + tally.missed, onTime: tally.onTime,
+                                late: tally.late, skipped: tally.skipped, missed: tally.missed)
+                }
             }
-            return tallies
+            let rows = """
+                SELECT medication, \(Self.counts("dose")) FROM dose
+                WHERE due >= :from AND due < :to AND schedule != 'extra' AND state != 'pending'\(filter) GROUP BY medication
+                """
+            let day = Civil.day
+            let firstDay = since <= 0 ? 0 : (since + day - 1) / day
+            let lastDay = until / day
+            if firstDay < lastDay {
+                try add("""
+                    SELECT medication, SUM(onTime), SUM(late), SUM(skipped), SUM(missed) FROM doseDay
+                    WHERE day >= :first AND day < :last\(filter) GROUP BY medication
+                    """, ["first": firstDay, "last": lastDay])
+                try add(rows, ["from": since, "to": firstDay * day])
+                try add(rows, ["from": lastDay * day, "to": until])
+            } else {
+                try add(rows, ["from": since, "to": until])
+            }
+            arguments["since"] = since
+            arguments["until"] = until
+            try add("""
+                SELECT medication, 0, 0, 0, SUM(COALESCE(closes, due) <= :now) FROM dose INDEXED BY dose_pending
+                WHERE state = 'pending' AND due >= :since AND due < :until AND schedule != 'extra'\(filter) GROUP BY medication
+                """, [:])
+            return tallies.filter { $0.value.counted > 0 }
         }
     }
 

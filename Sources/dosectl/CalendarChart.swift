@@ -23,12 +23,15 @@ struct CalendarChart {
         let cells = DayChart.cells(records, medications: medications, days: days, zone: zone, now: reports.now)
         let width = max(12, medications.map(\.count).max() ?? 0) + 2
         var lines: [String] = []
-        // Day-of-month header, with the month's name where a month starts.
-        var header = String(repeating: " ", count: width)
-        for (i, day) in days.enumerated() {
-            header += i == 0 || day.day == 1 ? Self.monthName(day.month) : (day.day % 5 == 0 ? String(day.day % 10) : " ")
+        // The period's first and last day over the cells, then each day's weekday initial.
+        if let first = days.first, let last = days.last {
+            let from = RFC3339.civil(first), to = RFC3339.civil(last)
+            let gap = max(1, days.count - from.count - to.count)
+            lines.append(String(repeating: " ", count: width) + from + String(repeating: " ", count: gap) + to)
         }
-        lines.append(String(header.prefix(width + days.count + 2)))
+        lines.append(String(repeating: " ", count: width) + days.map { day in
+            ["M", "T", "W", "T", "F", "S", "S"][Civil.weekday(days: Civil.days(year: day.year, month: day.month, day: day.day))]
+        }.joined())
         for medication in medications {
             var line = medication.padding(toLength: width, withPad: " ", startingAt: 0)
             for cell in cells[medication] ?? [] {
@@ -48,8 +51,4 @@ struct CalendarChart {
         return lines.joined(separator: "\n")
     }
 
-    /// The month's first letter (one cell wide).
-    static func monthName(_ month: Int) -> String {
-        String(["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"][month - 1])
-    }
 }

@@ -27,7 +27,7 @@ extension Dosectl {
             try reports.check(medication: medication, command: "history")
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
-                output(RPCMessage.line(.array(rows.map(reports.json))))
+                output(try reports.json(rows))
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {
@@ -182,11 +182,14 @@ extension Dosectl {
             case .csv:
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             case .json:
-                let medications = try JSONValue(encoding: List.entries(reports.config, now: reports.now))
-                output(RPCMessage.line(.object([
-                    "exported": .string(RFC3339.utc(reports.now)), "medications": medications,
-                    "history": .array(rows.map(reports.json)),
-                ])))
+                struct Export: Encodable {
+                    let exported: String
+                    let medications: [List.Entry]
+                    let history: [Reports.Entry]
+                }
+                output(try dosectl.json(Export(
+                    exported: RFC3339.utc(reports.now), medications: List.entries(reports.config, now: reports.now),
+                    history: rows.map { Reports.Entry(row: $0, reports: reports) })))
             }
         }
     }

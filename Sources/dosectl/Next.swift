@@ -36,12 +36,12 @@ extension Dosectl {
 
         /// For `anchor = "taken"` schedules: the last takes in the history, when there is one.
         func lastTakes(_ config: Configuration) throws -> (String, String) -> Micros? {
-            let anchored = config.medications.contains { $0.schedules.contains { $0.anchor == .taken } }
+            let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
             let path = global.paths.state + "/" + HistoryStore.fileName
-            guard anchored, FileManager.default.fileExists(atPath: path) else { return { _, _ in nil } }
+            guard !anchored.isEmpty, FileManager.default.fileExists(atPath: path) else { return { _, _ in nil } }
             let takes: [String: Micros]
             do {
-                takes = try HistoryStore(path: path).lastTakes()
+                takes = try HistoryStore(path: path).lastTakes(of: anchored)
             } catch {
                 throw Failure(message: "dosectl next: \(error)")
             }

@@ -9,8 +9,8 @@ enum Presentation {
         let wall = WallTime(local: instant + Micros(offset) * Civil.second)
         let weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][
             Civil.weekday(days: Civil.days(year: wall.year, month: wall.month, day: wall.day))]
-        var clock = RFC3339.clock(wall)
-        if clock.hasSuffix(":00") && clock.count == 8 { clock.removeLast(3) }
+        var clock = RFC3339.clock(WallTime(local: wall.local - wall.local % Civil.second))
+        if clock.hasSuffix(":00") { clock.removeLast(3) }
         return "\(weekday) \(RFC3339.civil(wall)) \(clock) \(RFC3339.offset(offset))"
     }
 

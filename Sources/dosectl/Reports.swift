@@ -45,7 +45,7 @@ struct Reports {
         var byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         let scheduled = config.dueRecords(
             since: since, until: until, now: now, medication: medication, stored: byID,
-            firstSeen: try store.firstSeen(), lastTaken: try store.lastTakes())
+            firstSeen: try store.firstSeen(), lastTaken: try lastTakes())
         for record in scheduled { byID[record.id] = record }
         var rows = byID.values.map(Row.dose)
         if medication == nil {
@@ -57,6 +57,12 @@ struct Reports {
         return rows.sorted { ($0.time, $0.sortKey) < ($1.time, $1.sortKey) }
     }
 
+    /// The last takes of the `anchor = "taken"` schedules, whose due times follow them.
+    func lastTakes() throws -> [String: Micros] {
+        let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
+        return anchored.isEmpty ? [:] : try store.lastTakes(of: anchored)
+    }
+
     /// Adherence per medication and overall: SQL aggregation over the stored doses, plus the doses
     /// due since dosed last ran that nothing recorded yet.
     func adherence(since: Micros, until: Micros, medication: String?) throws -> [String: Tally] {
@@ -66,7 +72,7 @@ struct Reports {
         if tailStart < tailEnd {
             let recorded = Set(try store.records(since: tailStart, until: tailEnd, medication: medication).map(\.id))
             for record in config.dueRecords(since: tailStart, until: tailEnd, now: now, medication: medication,
-                                            stored: [:], firstSeen: try store.firstSeen(), lastTaken: try store.lastTakes())
+                                            stored: [:], firstSeen: try store.firstSeen(), lastTaken: try lastTakes())
             where !recorded.contains(record.id) {
                 tallies[record.dose.medication, default: Tally()].add(Tally.outcome(record, now: now))
             }
@@ -74,21 +80,33 @@ struct Reports {
         return tallies
     }
 
-    /// The Dose message of a record, with `"kind": "dose"`, and of a note.
-    func json(_ row: Row) -> JSONValue {
-        switch row {
-        case .dose(let record):
-            guard case .object(var object) = (try? JSONValue(encoding: DoseMessage(record, config: config, now: now))) ?? .null
-            else { return .null }
-            object["kind"] = .string("dose")
-            return .object(object)
-        case .note(let note):
-            var object: [String: JSONValue] = ["kind": .string("note"), "at": .string(RFC3339.utc(note.at)), "text": .string(note.text)]
-            if let dose = note.dose { object["dose"] = .string(dose) }
-            if let symptom = note.symptom { object["symptom"] = .string(symptom) }
-            if let severity = note.severity { object["severity"] = .number(Double(severity)) }
-            return .object(object)
+    /// A history row as SPEC 8 prints it: a Dose with `"kind": "dose"`, or a note.
+    struct Entry: Encodable {
+        let row: Row
+        let reports: Reports
+
+        enum Keys: String, CodingKey { case kind, at, text, dose, symptom, severity }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            switch row {
+            case .dose(let record):
+                try DoseMessage(record, config: reports.config, now: reports.now).encode(to: encoder)
+                try c.encode("dose", forKey: .kind)
+            case .note(let note):
+                try c.encode("note", forKey: .kind)
+                try c.encode(RFC3339.utc(note.at), forKey: .at)
+                try c.encode(note.text, forKey: .text)
+                try c.encodeIfPresent(note.dose, forKey: .dose)
+                try c.encodeIfPresent(note.symptom, forKey: .symptom)
+                try c.encodeIfPresent(note.severity, forKey: .severity)
+            }
         }
+    }
+
+    /// The rows as SPEC 8's JSON array.
+    func json(_ rows: [Row]) throws -> String {
+        try dosectl.json(rows.map { Entry(row: $0, reports: self) })
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",

@@ -48,6 +48,21 @@ struct HistoryStoreTests {
         }
         #expect(try store.tallies(since: since, until: until, now: now) == expected)
         #expect(try store.tallies(since: since, until: until, medication: "b", now: now) == ["b": expected["b"]!])
+        // Answers change (a missed dose taken late, a pending one skipped): the daily tallies follow.
+        var changed: [DoseRecord] = []
+        for (i, var r) in records.enumerated() where i % 7 == 0 && !r.isExtra {
+            r.state = r.state == .skipped ? .taken : .skipped
+            r.answeredAt = r.dose.due + Micros(i % 3) * Civil.hour
+            changed.append(r)
+            records[i] = r
+        }
+        try store.apply(records: changed, stock: [], alive: nil)
+        expected = [:]
+        for r in records where r.dose.due >= since && r.dose.due < until {
+            expected[r.dose.medication, default: Tally()].add(Tally.outcome(r, now: now))
+        }
+        #expect(try store.tallies(since: since, until: until, now: now) == expected)
+        #expect(try store.tallies(since: since + 7 * Civil.minute, until: since + 3 * Civil.hour, now: now).values.reduce(0) { $0 + $1.counted } > 0)
     }
 
     @Test("notes in time order, by period")
