@@ -18,4 +18,19 @@ public enum TimeInput {
         "RFC 3339 (2026-11-30T20:00:00Z), 'YYYY-MM-DD HH:MM[:SS]', 'YYYY-MM-DD' or 'now'"
             + (allowsDuration ? ", or a duration before now such as 30d" : "")
     }
+
+    /// A command-line time as a TOML date or date-time literal (`2026-12-01`,
+    /// `2026-12-01T08:00:00`, or with its offset when it has one), or nil.
+    public static func tomlLiteral(_ text: String) -> String? {
+        var scanner = DateScanner(text)
+        if let wall = scanner.wallTime(requireTime: false) {
+            if scanner.atEnd {
+                return text.count == 10 ? RFC3339.civil(wall) : RFC3339.civil(wall) + "T" + RFC3339.clock(wall)
+            }
+            if let offset = scanner.offset(), scanner.atEnd {
+                return RFC3339.civil(wall) + "T" + RFC3339.clock(wall) + (offset == 0 ? "Z" : RFC3339.offset(offset))
+            }
+        }
+        return nil
+    }
 }

@@ -9,7 +9,7 @@ struct Dosectl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dosectl",
         abstract: "Check, list and follow your medication schedules; answer dosed's reminders.",
-        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Snooze.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self]
+        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Snooze.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
     )
 
     /// Runs the command; usage errors exit 2 and failures 1, as SPEC 8 fixes.

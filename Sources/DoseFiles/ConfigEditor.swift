@@ -1,0 +1,142 @@
+import DoseCore
+import Foundation
+
+/// Safe edits of medication files (issue #6): under a lock, the whole configuration is validated
+/// with the new file before anything is written, and the file is replaced atomically.
+public struct ConfigEditor {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+    }
+
+    /// The header of files dosectl writes.
+    public static let header = """
+        Written by dosectl. You may edit it by hand; dosectl keeps every setting when it changes
+        this file again, but not comments.
+        """
+
+    /// Why an edit was refused or failed.
+    public struct EditError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What an edit did (or, with `dryRun`, would do).
+    public struct Outcome {
+        /// The new text of the file, or nil when it is removed.
+        public var text: String?
+        public var path: String
+    }
+
+    public func path(of medication: String) -> String { directory + "/medications/" + medication + ".toml" }
+
+    /// Reads a medication file as a document (nil when there is none), changes it with `change`
+    /// (setting it to nil removes the file), validates the whole configuration, then writes.
+    public func edit(
+        medication: String, dryRun: Bool, systemZone: ZoneRules = ConfigDirectory.systemZone(),
+        _ change: (inout TOMLDocument?) throws -> Void
+    ) throws -> Outcome {
+        guard Paths.isDirectory(directory) else {
+            throw EditError(description: "\(directory): the config directory does not exist")
+        }
+        let lock = try Self.lock(directory + "/.dosectl.lock")
+        defer { close(lock) }
+        let path = path(of: medication)
+        let old = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        var document: TOMLDocument?
+        if let old {
+            do {
+                document = try TOMLDocument(parsing: old)
+            } catch {
+                // The file as it is has an error: say where, as `check` would.
+                if case .failure(let errors) = ConfigDecoder.decode(main: nil, medications: [SourceFile(path: path, text: old)], systemZone: systemZone) {
+                    throw EditError(description: errors.description)
+                }
+                throw EditError(description: "\(path): \(error)")
+            }
+        }
+        try change(&document)
+        let text = document.map { $0.text(header: Self.header) }
+        try validate(replacing: path, with: text, systemZone: systemZone)
+        if !dryRun {
+            if let text {
+                try Self.writeAtomically(text, to: path)
+            } else if old != nil {
+                guard unlink(path) == 0 else { throw EditError(description: "cannot remove \(path): \(String(cString: strerror(errno)))") }
+                Self.syncDirectory(directory + "/medications")
+            }
+        }
+        return Outcome(text: text, path: path)
+    }
+
+    /// Decodes the whole configuration with `path` replaced by `text` (or removed).
+    private func validate(replacing path: String, with text: String?, systemZone: ZoneRules) throws {
+        let mainPath = directory + "/dosed.toml"
+        let main = FileManager.default.contents(atPath: mainPath).map { SourceFile(path: mainPath, text: String(decoding: $0, as: UTF8.self)) }
+        var files: [SourceFile] = []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/medications")) ?? []
+        for name in names where name.hasSuffix(".toml") && !name.hasPrefix(".") {
+            let filePath = directory + "/medications/" + name
+            guard filePath != path, let data = FileManager.default.contents(atPath: filePath) else { continue }
+            files.append(SourceFile(path: filePath, text: String(decoding: data, as: UTF8.self)))
+        }
+        if let text { files.append(SourceFile(path: path, text: text)) }
+        if case .failure(let errors) = ConfigDecoder.decode(main: main, medications: files, systemZone: systemZone) {
+            throw EditError(description: errors.description + "\nThe edit was refused; nothing was changed.")
+        }
+    }
+
+    /// An exclusive lock held until the descriptor is closed: concurrent edits take turns.
+    private static func lock(_ path: String) throws -> Int32 {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EditError(description: "cannot lock \(path): \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                throw EditError(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        return fd
+    }
+
+    /// Temp file in the same directory, fsync, rename over, fsync the directory; keeps the mode.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var mode: mode_t = 0o644
+        var info = stat()
+        if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
+        let temporary = directory + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw EditError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        var failed = false
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { failed = true; break }
+            offset += n
+        }
+        fchmod(fd, mode)
+        if failed || fsync(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw EditError(description: "cannot write \(path): \(reason)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw EditError(description: "cannot replace \(path): \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(directory)
+    }
+
+    private static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+}
