@@ -43,7 +43,7 @@ final class DaemonHarness: @unchecked Sendable {
         log.seekToEndOfFile()
         process.standardError = log
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         try log.close()
         self.process = process
         for _ in 0..<200 {

@@ -345,7 +345,7 @@ struct DaemonTests {
         watch.arguments = ["watch", "--json", "--events", "reminder,skipped"] + harness.flags
         let pipe = Pipe()
         watch.standardOutput = pipe
-        try watch.run()
+        try launch(watch)
         // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
         defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL); watch.waitUntilExit() } }
         Thread.sleep(forTimeInterval: 2)

@@ -16,6 +16,17 @@ func product(_ name: String) -> URL {
     return packageRoot.appendingPathComponent(".build/debug/\(name)")
 }
 
+/// Foundation's Process can fail with EBADF when several threads launch processes at once:
+/// tests launch one at a time.
+private let launching = NSLock()
+
+/// Starts `process`, one launch at a time.
+func launch(_ process: Process) throws {
+    launching.lock()
+    defer { launching.unlock() }
+    try process.run()
+}
+
 /// What a finished process printed and returned.
 struct Outcome {
     var status: Int32
@@ -41,7 +52,7 @@ func execute(_ name: String, _ arguments: [String], environment: [String: String
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    try process.run()
+    try launch(process)
     // Read both pipes while the process runs, so a large output never blocks it.
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data()
