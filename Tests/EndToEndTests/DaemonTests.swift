@@ -31,7 +31,7 @@ struct DaemonTests {
     @Test("a dose's whole life in the journal and to a subscriber: pre-reminder, reminder with every field, repeats, escalation, missed",
           .enabled(if: journalAvailable))
     func lifecycle() throws {
-        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3.5)])
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 5)])
         defer { harness.remove() }
         try harness.start()
         let subscriber = try harness.client()
@@ -73,7 +73,7 @@ struct DaemonTests {
 
     @Test("take and skip through the socket; the take is durable, counts stock, and ends the reminders")
     func answersThroughSocket() throws {
-        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, stock: 3)])
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, stock: 3)])
         defer { harness.remove() }
         try harness.start()
         let client = try harness.client()
@@ -104,10 +104,12 @@ struct DaemonTests {
 
     @Test("snooze through the CLI; a snooze past the window ends a minute before it closes")
     func snoozeCLI() throws {
-        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, window: "2h", escalate: "1h")])
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, window: "2h", escalate: "1h")])
         defer { harness.remove() }
         try harness.start()
-        Thread.sleep(forTimeInterval: 1.5)
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
+        #expect(client.notification("reminder") != nil)
         let outcome = try harness.dosectl(["snooze", "interferon", "5h", "--json"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let dose = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
@@ -159,14 +161,14 @@ struct DaemonTests {
           .enabled(if: journalAvailable))
     func catchUp() throws {
         let harness = try DaemonHarness(medications: [
-            "interferon": Self.medication(first: 2, window: "30s", before: "[]", repeatEvery: "0", escalate: "30s"),
-            "tablet": Self.medication(first: 2, window: "2s", before: "[]", repeatEvery: "0", escalate: "2s")
+            "interferon": Self.medication(first: 4, window: "30s", before: "[]", repeatEvery: "0", escalate: "30s"),
+            "tablet": Self.medication(first: 4, window: "2s", before: "[]", repeatEvery: "0", escalate: "2s")
                 .replacingOccurrences(of: "Interferon alfa", with: "Tablet"),
         ])
         defer { harness.remove() }
         try harness.start()
         harness.stop()
-        Thread.sleep(forTimeInterval: 5)
+        Thread.sleep(forTimeInterval: 7)
         try harness.start()
         let entries = try harness.journal { entries in
             entries.contains { $0["DOSED_EVENT"] == "reminder" } && entries.contains { $0["DOSED_EVENT"] == "missed" }
@@ -337,7 +339,7 @@ struct DaemonTests {
 
     @Test("dosectl watch prints one notification per line; skip through the CLI")
     func watchAndSkip() throws {
-        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 1, before: "[]")])
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, before: "[]")])
         defer { harness.remove() }
         try harness.start()
         let watch = Process()
@@ -348,7 +350,10 @@ struct DaemonTests {
         try launch(watch)
         // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
         defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL); watch.waitUntilExit() } }
-        Thread.sleep(forTimeInterval: 2)
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
+        #expect(client.notification("reminder") != nil)
+        Thread.sleep(forTimeInterval: 0.3)
         let skip = try harness.dosectl(["skip", "--reason", "fever 39"])
         #expect(skip.status == 0, "\(skip.stderr)")
         #expect(skip.stdout.hasPrefix("skipped:"))
