@@ -14,25 +14,16 @@ public final class Connection: Sendable, Hashable {
         self.uid = uid
     }
 
-    /// Queues one line (a newline is added); never waits for the client.
-    public func send(_ line: String) {
+    /// Queues one line (a newline is added); never waits for the client. With `thenClose`, the
+    /// connection is closed once the line is written.
+    public func send(_ line: String, thenClose: Bool = false) {
         let channel = self.channel
         channel.eventLoop.execute {
             var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
             buffer.writeString(line)
             buffer.writeInteger(UInt8(ascii: "\n"))
-            channel.writeAndFlush(buffer, promise: nil)
-        }
-    }
-
-    /// Sends a last line, then closes the connection once it is written.
-    public func sendAndClose(_ line: String) {
-        let channel = self.channel
-        channel.eventLoop.execute {
-            var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
-            buffer.writeString(line)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-            channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+            let written = channel.writeAndFlush(buffer)
+            if thenClose { written.whenComplete { _ in channel.close(promise: nil) } }
         }
     }
 
@@ -167,7 +158,7 @@ private final class LineHandler: ChannelInboundHandler {
             }
             let connection = Connection(channel: channel, uid: peer.uid)
             guard handler.delegate.admits(uid: peer.uid, gid: peer.gid) else {
-                connection.sendAndClose(#"{"error":{"code":-32001,"message":"permission denied"},"id":null,"jsonrpc":"2.0"}"#)
+                connection.send(#"{"error":{"code":-32001,"message":"permission denied"},"id":null,"jsonrpc":"2.0"}"#, thenClose: true)
                 return
             }
             handler.connection = connection
@@ -203,7 +194,7 @@ private final class LineHandler: ChannelInboundHandler {
 
     private func tooLong(_ connection: Connection) {
         buffer.clear()
-        connection.sendAndClose(#"{"error":{"code":-32600,"message":"line longer than 64 KiB"},"id":null,"jsonrpc":"2.0"}"#)
+        connection.send(#"{"error":{"code":-32600,"message":"line longer than 64 KiB"},"id":null,"jsonrpc":"2.0"}"#, thenClose: true)
         self.connection = nil
     }
 

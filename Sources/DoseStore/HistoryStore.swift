@@ -112,25 +112,24 @@ public final class HistoryStore: Sendable {
                 INSERT INTO doseDay (medication, day, onTime, late, skipped, missed)
                   SELECT medication, due / 86400000000, \(Self.counts("dose"))
                   FROM dose WHERE schedule != 'extra' AND state != 'pending' GROUP BY medication, due / 86400000000;
-                CREATE TRIGGER dose_day_insert AFTER INSERT ON dose
-                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
-                  \(Self.adjust("NEW", "+"))
-                END;
-                CREATE TRIGGER dose_day_delete AFTER DELETE ON dose
-                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
-                  \(Self.adjust("OLD", "-"))
-                END;
-                CREATE TRIGGER dose_day_update_old AFTER UPDATE ON dose
-                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
-                  \(Self.adjust("OLD", "-"))
-                END;
-                CREATE TRIGGER dose_day_update_new AFTER UPDATE ON dose
-                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
-                  \(Self.adjust("NEW", "+"))
-                END;
+                \(Self.triggers)
                 """)
         }
         return migrator
+    }
+
+    /// Triggers that keep `doseDay` in step with `dose`: a row's counts leave its day when it is
+    /// deleted or changed, and join its day when it is inserted or changed.
+    private static var triggers: String {
+        [("insert", "INSERT", "NEW", "+"), ("delete", "DELETE", "OLD", "-"),
+         ("update_old", "UPDATE", "OLD", "-"), ("update_new", "UPDATE", "NEW", "+")].map { name, event, row, sign in
+            """
+            CREATE TRIGGER dose_day_\(name) AFTER \(event) ON dose
+            WHEN \(row).schedule != 'extra' AND \(row).state != 'pending' BEGIN
+              \(adjust(row, sign))
+            END;
+            """
+        }.joined(separator: "\n")
     }
 
     /// The four counts of the doses of `row` (aggregated): on time, late, skipped, missed.

@@ -29,6 +29,12 @@ func editMedication(_ global: GlobalOptions, _ medication: String, dryRun: Bool,
     }
 }
 
+/// `--dry-run`, on every edit.
+struct EditFlags: ParsableArguments {
+    @Flag(name: .customLong("dry-run"), help: "Print the file that would be written (or removed); change nothing.")
+    var dryRun = false
+}
+
 /// `MED/SCHED` parts.
 func splitTarget(_ text: String, requireSchedule: Bool) throws -> (String, String?) {
     let filter = ScheduleFilter(parsing: text)
@@ -66,7 +72,6 @@ extension Dosectl {
             @Option(name: .customLong("site"), help: "An injection site (repeat for each, in rotation order).") var sites: [String] = []
             @Option(help: "Doses on hand (the starting value of the stock).") var stock: Int?
             @Option(name: .customLong("refill-at"), help: "Low-stock alert at or below this.") var refillAt: Int?
-            @Flag(name: .customLong("dry-run"), help: "Print the file that would be written; change nothing.") var dryRun = false
 
             func validate() throws {
                 if let stock, stock < 0 { throw ValidationError("--stock must be zero or more") }
@@ -86,6 +91,7 @@ extension Dosectl {
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a medication.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id ([a-z0-9][a-z0-9_-]*), its file name.") var id: String
             @OptionGroup var fields: Fields
 
@@ -95,7 +101,7 @@ extension Dosectl {
             }
 
             func run() throws {
-                try editMedication(global, id, dryRun: fields.dryRun, command: "med add") { document in
+                try editMedication(global, id, dryRun: edit.dryRun, command: "med add") { document in
                     guard document == nil else { throw Failure(message: "dosectl med add: \(id) exists already (use med edit)") }
                     var new = TOMLDocument()
                     fields.apply(to: &new)
@@ -107,11 +113,12 @@ extension Dosectl {
         struct Edit: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Change a medication's name, dose, route, sites or stock.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id.") var id: String
             @OptionGroup var fields: Fields
 
             func run() throws {
-                try editMedication(global, id, dryRun: fields.dryRun, command: "med edit") { document in
+                try editMedication(global, id, dryRun: edit.dryRun, command: "med edit") { document in
                     guard document != nil else { throw Failure(message: "dosectl med edit: no medication '\(id)'") }
                     fields.apply(to: &document!)
                 }
@@ -121,11 +128,11 @@ extension Dosectl {
         struct Remove: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove a medication (its history is kept).")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id.") var id: String
-            @Flag(name: .customLong("dry-run"), help: "Say what would be removed; change nothing.") var dryRun = false
 
             func run() throws {
-                try editMedication(global, id, dryRun: dryRun, command: "med remove") { document in
+                try editMedication(global, id, dryRun: edit.dryRun, command: "med remove") { document in
                     guard document != nil else { throw Failure(message: "dosectl med remove: no medication '\(id)'") }
                     document = nil
                 }
@@ -151,7 +158,6 @@ extension Dosectl {
             @Option(help: "Re-remind every (\"0\" = never).") var `repeat`: String?
             @Option(help: "Warnings from due + this.") var escalate: String?
             @Option(help: "An IANA zone for this schedule.") var timezone: String?
-            @Flag(name: .customLong("dry-run"), help: "Print the file that would be written; change nothing.") var dryRun = false
 
             func validate() throws {
                 if !on.isEmpty && (every != nil || first != nil) { throw ValidationError("give --on, or --every with --first, not both") }
@@ -191,6 +197,7 @@ extension Dosectl {
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a schedule.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
             @OptionGroup var fields: Fields
 
@@ -201,7 +208,7 @@ extension Dosectl {
 
             func run() throws {
                 let (medication, schedule) = try splitTarget(target, requireSchedule: true)
-                try editMedication(global, medication, dryRun: fields.dryRun, command: "schedule add") { document in
+                try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule add") { document in
                     guard var doc = document else { throw Failure(message: "dosectl schedule add: no medication '\(medication)' (add it with med add)") }
                     var schedules = doc.schedules
                     guard !schedules.contains(where: { $0["id"] == .string(schedule!) }) else {
@@ -220,6 +227,7 @@ extension Dosectl {
         struct Edit: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Change a schedule: the given settings replace the old ones.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
             @OptionGroup var fields: Fields
 
@@ -227,7 +235,7 @@ extension Dosectl {
 
             func run() throws {
                 let (medication, schedule) = try splitTarget(target, requireSchedule: true)
-                try editMedication(global, medication, dryRun: fields.dryRun, command: "schedule edit") { document in
+                try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule edit") { document in
                     try document.editSchedules(medication, only: schedule, command: "schedule edit") { try fields.apply(to: &$0) }
                 }
             }
@@ -236,14 +244,14 @@ extension Dosectl {
         struct Remove: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove a schedule (its history is kept).")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
-            @Flag(name: .customLong("dry-run"), help: "Print the file that would be written; change nothing.") var dryRun = false
 
             func validate() throws { _ = try splitTarget(target, requireSchedule: true) }
 
             func run() throws {
                 let (medication, schedule) = try splitTarget(target, requireSchedule: true)
-                try editMedication(global, medication, dryRun: dryRun, command: "schedule remove") { document in
+                try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule remove") { document in
                     guard var doc = document else { throw Failure(message: "dosectl schedule remove: no medication '\(medication)'") }
                     let schedules = doc.schedules
                     guard schedules.contains(where: { $0["id"] == .string(schedule!) }) else {
@@ -260,9 +268,9 @@ extension Dosectl {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pause a medication's schedules (or one), until a date or until resumed.")
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String
         @Option(help: "Doses are due again from this day on.") var until: String?
-        @Flag(name: .customLong("dry-run"), help: "Print the file that would be written; change nothing.") var dryRun = false
 
         func validate() throws {
             _ = try splitTarget(target, requireSchedule: false)
@@ -272,7 +280,7 @@ extension Dosectl {
         func run() throws {
             let (medication, schedule) = try splitTarget(target, requireSchedule: false)
             let until = try tomlTime(until, "--until")
-            try editMedication(global, medication, dryRun: dryRun, command: "pause") { document in
+            try editMedication(global, medication, dryRun: edit.dryRun, command: "pause") { document in
                 try document.editSchedules(medication, only: schedule, command: "pause") { table in
                     if let until {
                         table["paused_until"] = until
@@ -290,14 +298,14 @@ extension Dosectl {
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume paused schedules.")
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String
-        @Flag(name: .customLong("dry-run"), help: "Print the file that would be written; change nothing.") var dryRun = false
 
         func validate() throws { _ = try splitTarget(target, requireSchedule: false) }
 
         func run() throws {
             let (medication, schedule) = try splitTarget(target, requireSchedule: false)
-            try editMedication(global, medication, dryRun: dryRun, command: "resume") { document in
+            try editMedication(global, medication, dryRun: edit.dryRun, command: "resume") { document in
                 try document.editSchedules(medication, only: schedule, command: "resume") { table in
                     table["paused"] = nil
                     table["paused_until"] = nil
