@@ -35,13 +35,16 @@ final class ClockWatcher: @unchecked Sendable {
     func cancel() { source.cancel() }
 }
 
-/// Calls back (once per burst) when files in the config dir or its `medications/` change.
+/// Calls back (once per burst) when files in the config dir or its `medications/` change, or
+/// when the system's zone changes (`/etc/localtime` or `/etc/timezone` replaced).
 final class ConfigWatcher: @unchecked Sendable {
     private let fd: Int32
     private let source: any DispatchSourceRead
     private let directory: String
     private var watchingMedications = false
     private var pending = false
+    /// The watch on /etc, whose events count only for the zone's files.
+    private var etc: Int32 = -1
 
     init?(directory: String, queue: DispatchQueue, changed: @escaping @Sendable () -> Void) {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -54,11 +57,18 @@ final class ConfigWatcher: @unchecked Sendable {
             return nil
         }
         watchMedications()
+        etc = inotify_add_watch(fd, "/etc", UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE))
         let fd = self.fd
         source.setEventHandler { [weak self] in
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while read(fd, &buffer, buffer.count) > 0 {}
             guard let self else { return }
+            var relevant = false
+            var buffer = [UInt8](repeating: 0, count: 8192)
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                guard count > 0 else { break }
+                relevant = relevant || self.matters(buffer[..<count])
+            }
+            guard relevant else { return }
             self.watchMedications()
             // Editors write several events per save: reload once, a moment later.
             guard !self.pending else { return }
@@ -70,6 +80,22 @@ final class ConfigWatcher: @unchecked Sendable {
         }
         source.setCancelHandler { close(fd) }
         source.resume()
+    }
+
+    /// Whether a batch of inotify events touches the config, or the zone's files in /etc.
+    private func matters(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var offset = bytes.startIndex
+        let header = MemoryLayout<inotify_event>.size
+        while offset + header <= bytes.endIndex {
+            let (wd, length) = bytes[offset..<(offset + header)].withUnsafeBytes {
+                ($0.load(fromByteOffset: 0, as: Int32.self), Int($0.load(fromByteOffset: 12, as: UInt32.self)))
+            }
+            let nameBytes = bytes[(offset + header)..<min(bytes.endIndex, offset + header + length)].prefix { $0 != 0 }
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            if wd != etc || name == "localtime" || name == "timezone" { return true }
+            offset += header + length
+        }
+        return false
     }
 
     private func watchMedications() {

@@ -35,9 +35,30 @@ public enum ConfigDirectory {
         }
     }
 
-    /// The system's zone: `TZ`, else `/etc/localtime`, as Foundation reads them.
-    public static func systemZone() -> ZoneRules {
-        ZoneRules.named(TimeZone.current.identifier) ?? .utc
+    /// The system's zone, read afresh each time (so a reload follows a change of zone): `TZ`, else
+    /// the zone `/etc/localtime` links to, else `/etc/timezone`, else Foundation's, else UTC.
+    public static func systemZone(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        localtime: String = "/etc/localtime", timezoneFile: String = "/etc/timezone"
+    ) -> ZoneRules {
+        if var tz = environment["TZ"], !tz.isEmpty {
+            if tz.hasPrefix(":") { tz.removeFirst() }
+            if let zone = ZoneRules.named(tz) ?? zone(linkedFrom: tz) { return zone }
+        }
+        if let zone = zone(linkedFrom: localtime) { return zone }
+        if let text = try? String(contentsOfFile: timezoneFile, encoding: .utf8),
+           let zone = ZoneRules.named(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return zone
+        }
+        return ZoneRules.named(TimeZone.current.identifier) ?? .utc
+    }
+
+    /// The zone a path such as `/etc/localtime` links to (`…/zoneinfo/Europe/London`).
+    private static func zone(linkedFrom path: String) -> ZoneRules? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path),
+              let range = target.range(of: "zoneinfo/")
+        else { return nil }
+        return ZoneRules.named(String(target[range.upperBound...]))
     }
 
     private static func read(_ path: String) -> Result<SourceFile, ConfigError> {

@@ -1,4 +1,5 @@
 import DoseFiles
+import Foundation
 import Testing
 
 @Suite("Paths (SPEC 2)")
@@ -36,5 +37,22 @@ struct PathsTests {
         } catch {
             #expect(error.description.contains("--socket"))
         }
+    }
+}
+
+@Suite("The system's zone")
+struct SystemZoneTests {
+    @Test("TZ first, then the zone /etc/localtime links to, then /etc/timezone")
+    func order() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent("localtime").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/usr/share/zoneinfo/Pacific/Chatham")
+        let file = dir.appendingPathComponent("timezone").path
+        try "Asia/Tokyo\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ConfigDirectory.systemZone(environment: ["TZ": ":Europe/London"], localtime: link, timezoneFile: file).identifier == "Europe/London")
+        #expect(ConfigDirectory.systemZone(environment: [:], localtime: link, timezoneFile: file).identifier == "Pacific/Chatham")
+        #expect(ConfigDirectory.systemZone(environment: [:], localtime: dir.path + "/none", timezoneFile: file).identifier == "Asia/Tokyo")
     }
 }
