@@ -54,7 +54,7 @@ struct Reports {
             let ids = Set(byID.keys)
             rows += try store.notes(since: since, until: until).filter { $0.dose.map(ids.contains) ?? false }.map(Row.note)
         }
-        return rows.sorted { ($0.time, $0.sortKey) < ($1.time, $1.sortKey) }
+        return rows.sorted { $0.time != $1.time ? $0.time < $1.time : $0.sortKey < $1.sortKey }
     }
 
     /// The last takes of the `anchor = "taken"` schedules, whose due times follow them.
