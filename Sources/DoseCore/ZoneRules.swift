@@ -122,10 +122,10 @@ private struct Transitions: Sendable {
     private var instants: [Int64] = []
     private var offsets: [Int] = []
 
-    init(zone: TimeZone) {
-        // Start near the present; extended on demand in either direction.
-        from = 1_700_000_000
-        to = from
+    /// Covers the single instant `from` (by default near the present); extended on demand.
+    init(zone: TimeZone, from: Int64 = 1_700_000_000) {
+        self.from = from
+        self.to = from
         initialOffset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(from)))
     }
 
@@ -163,11 +163,5 @@ private struct Transitions: Sendable {
         offsets = lower.offsets + offsets
         initialOffset = lower.initialOffset
         from = limit
-    }
-
-    private init(zone: TimeZone, from: Int64) {
-        self.from = from
-        self.to = from
-        self.initialOffset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(from)))
     }
 }

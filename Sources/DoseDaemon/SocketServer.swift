@@ -1,3 +1,4 @@
+import DoseProtocol
 import Foundation
 import Logging
 import NIOCore
@@ -87,17 +88,8 @@ public final class SocketServer: Sendable {
     /// Removes a socket file left by a daemon that is gone; refuses when one still answers.
     static func removeStale(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            _ = path.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count - 1))) }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if connected == 0 {
+        if let fd = UnixSocket.connect(to: path) {
+            close(fd)
             throw AlreadyRunning(path: path)
         }
         unlink(path)

@@ -31,8 +31,6 @@ final class ClockWatcher: @unchecked Sendable {
         spec.it_value.tv_sec = Int(Int32.max)
         _ = timerfd_settime(fd, Int32(TFD_TIMER_ABSTIME) | 2 /* TFD_TIMER_CANCEL_ON_SET */, &spec, nil)
     }
-
-    func cancel() { source.cancel() }
 }
 
 /// Calls back (once per burst) when files in the config dir or its `medications/` change, or
@@ -103,8 +101,6 @@ final class ConfigWatcher: @unchecked Sendable {
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
         watchingMedications = inotify_add_watch(fd, directory + "/medications", mask) >= 0
     }
-
-    func cancel() { source.cancel() }
 }
 
 /// Whether `uid` belongs to the group `name`, as primary or supplementary member (group database).

@@ -102,9 +102,15 @@ public enum RPCMessage {
 
     /// One line of JSON text, without the newline.
     public static func line(_ value: JSONValue) -> String {
+        (try? text(value)) ?? "null"
+    }
+
+    /// JSON text of any encodable, as every dosed and dosectl output writes it: sorted keys,
+    /// slashes unescaped, one line.
+    public static func text<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
 

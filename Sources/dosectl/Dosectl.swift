@@ -1,6 +1,7 @@
 import ArgumentParser
 import DoseCore
 import DoseFiles
+import DoseProtocol
 import Foundation
 
 /// `dosectl`: the command-line companion of dosed (SPEC 8).
@@ -110,7 +111,5 @@ func output(_ text: String) {
 
 /// JSON text of an encodable value: stable key order, no escaped slashes.
 func json<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    try RPCMessage.text(value)
 }
