@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= config
 PREFIX ?= /usr/local
 
-.PHONY: all deps build release run test bench clean install uninstall
+.PHONY: all deps test-deps build release run test bench clean install uninstall
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [CONFIGURATION=release]
 CONFIGURATION ?= release
@@ -33,6 +33,17 @@ deps:
 	  fi; \
 	fi
 
+# What the tests use beside the build: socat (the README's socket examples, run as printed).
+test-deps:
+	@if ! command -v socat >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing socat with apt (the tests run the README's socket examples)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; \
+	  else \
+	    echo "make test needs socat: run 'sudo apt-get install socat' and try again." >&2; exit 1; \
+	  fi; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -51,7 +62,7 @@ run: build
 	exec .build/debug/dosed $$flags
 
 # Builds everything and runs every test (unit, differential against systemd-analyze, end to end).
-test: deps
+test: deps test-deps
 	$(SWIFT) build --build-tests
 	scripts/check-install.sh
 	scripts/with-journald.sh $(SWIFT) test --skip-build

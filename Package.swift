@@ -41,7 +41,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "dosed",
-            dependencies: ["DoseDaemon", "DoseFiles", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DoseDaemon", "DoseFiles", "DoseProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "dosectl",

@@ -15,29 +15,107 @@ public enum ConfigDecoder {
         ("a"..."z").contains(c) || ("0"..."9").contains(c)
     }
 
-    /// Decodes `dosed.toml` (optional) and the medication files.
+    /// Decodes `dosed.toml` (optional) and the medication files: the whole configuration, or
+    /// every error of every file.
     public static func decode(
         main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules
     ) -> Result<Configuration, ConfigErrors> {
+        let load = load(main: main, medications: medications, systemZone: systemZone)
+        return load.errors.isEmpty ? .success(load.configuration) : .failure(ConfigErrors(load.errors))
+    }
+
+    /// Decodes the files one by one, as systemd loads unit files (SPEC 5): every valid file is in
+    /// force; an invalid one is reported and, if `previous` held a valid version of it, that
+    /// version stays in force, else it is left out (for `dosed.toml`: the defaults).
+    ///
+    /// Medication files are read with the `[defaults]` of the `dosed.toml` in force, so a broken
+    /// `dosed.toml` never changes how the medication files read.
+    public static func load(
+        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules, previous: Configuration? = nil
+    ) -> ConfigLoad {
         var config = Configuration(systemZone: systemZone)
-        var errors: [ConfigError] = []
-        if let main, var reader = Reader(main, errors: &errors) {
-            reader.main(into: &config)
-            errors += reader.errors
+        var load = ConfigLoad(configuration: config)
+        if let main {
+            var errors: [ConfigError] = []
+            if let problem = main.problem {
+                errors.append(ConfigError(file: main.path, line: 1, column: 1, message: problem))
+            } else if var reader = Reader(main, errors: &errors) {
+                reader.main(into: &config)
+                errors += reader.errors
+            }
+            if !errors.isEmpty {
+                load.refuse(main.path, errors)
+                config = Configuration(systemZone: systemZone)
+                if let previous {
+                    config.timezone = previous.timezone
+                    config.defaults = previous.defaults
+                    config.hooks = previous.hooks
+                }
+            }
         }
         for file in medications.sorted(by: { $0.stem < $1.stem }) {
-            guard isValidID(file.stem) else {
-                errors.append(ConfigError(file: file.path, line: 1, column: 1, message:
-                    "'\(file.stem)' is not a valid medication id (the file name must match [a-z0-9][a-z0-9_-]*.toml)"))
-                continue
-            }
-            guard var reader = Reader(file, errors: &errors) else { continue }
-            if let medication = reader.medication(id: file.stem, defaults: config.defaults) {
+            switch medication(file, defaults: config.defaults) {
+            case .success(let medication):
                 config.medications.append(medication)
+            case .failure(let errors):
+                load.refuse(file.path, errors.errors)
+                if let kept = previous?.medication(file.stem), isValidID(file.stem) {
+                    config.medications.append(kept)
+                    load.kept.append(file.path)
+                }
             }
-            errors += reader.errors
         }
-        return errors.isEmpty ? .success(config) : .failure(ConfigErrors(errors))
+        load.configuration = config
+        load.errors.sort()
+        return load
+    }
+
+    /// One medication file, read with the `[defaults]` in force.
+    public static func medication(_ file: SourceFile, defaults: Configuration.Defaults) -> Result<Medication, ConfigErrors> {
+        if let problem = file.problem {
+            return .failure(ConfigErrors([ConfigError(file: file.path, line: 1, column: 1, message: problem)]))
+        }
+        guard isValidID(file.stem) else {
+            return .failure(ConfigErrors([ConfigError(file: file.path, line: 1, column: 1, message:
+                "'\(file.stem)' is not a valid medication id (the file name must match [a-z0-9][a-z0-9_-]*.toml)")]))
+        }
+        var errors: [ConfigError] = []
+        guard var reader = Reader(file, errors: &errors) else { return .failure(ConfigErrors(errors)) }
+        let medication = reader.medication(id: file.stem, defaults: defaults)
+        errors += reader.errors
+        guard errors.isEmpty, let medication else { return .failure(ConfigErrors(errors)) }
+        return .success(medication)
+    }
+}
+
+/// What loading a config dir file by file gave: the configuration in force and what was refused.
+public struct ConfigLoad: Sendable {
+    /// Every valid file, plus the previous version of each refused file that had one.
+    public var configuration: Configuration
+    /// Every error of every refused file, in file and position order.
+    public var errors: [ConfigError] = []
+    /// The refused files, in the order met.
+    public var refused: [String] = []
+    /// Refused medication files whose previous valid version stays in force.
+    public var kept: [String] = []
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Whether every file was valid.
+    public var isValid: Bool { errors.isEmpty }
+
+    mutating func refuse(_ path: String, _ fileErrors: [ConfigError]) {
+        errors += fileErrors
+        if !refused.contains(path) { refused.append(path) }
+    }
+
+    /// One line naming the refused files, for a warning on stderr.
+    public var warning: String? {
+        guard !refused.isEmpty else { return nil }
+        let names = refused.map { path in kept.contains(path) ? path + " (its previous version stays in force)" : path }
+        return "warning: invalid configuration ignored: \(names.joined(separator: ", ")); run 'dosectl check' for details"
     }
 }
 
@@ -105,14 +183,14 @@ private struct Reader {
         return text
     }
 
-    mutating func integer(_ table: TOMLTable, _ key: String, at path: Path, minimum: Int) -> Int? {
+    mutating func integer(_ table: TOMLTable, _ key: String, at path: Path, minimum: Int, maximum: Int) -> Int? {
         guard let value = table[key] else { return nil }
         guard value.type == .int, let number = value.int else {
             fail(path + [key], "\(Self.name(path + [key])) must be an integer, not \(describe(value))")
             return nil
         }
-        guard number >= minimum else {
-            fail(path + [key], "\(Self.name(path + [key])) must be at least \(minimum), not \(number)")
+        guard number >= minimum, number <= maximum else {
+            fail(path + [key], Limits.message(Self.name(path + [key]), minimum...maximum, number))
             return nil
         }
         return number
@@ -271,8 +349,8 @@ private struct Reader {
         medication.dose = string(root, "dose", at: [])
         medication.route = string(root, "route", at: [])
         medication.notes = string(root, "notes", at: [])
-        medication.stock = integer(root, "stock", at: [], minimum: 0)
-        medication.refillAt = integer(root, "refill_at", at: [], minimum: 0)
+        medication.stock = integer(root, "stock", at: [], minimum: 0, maximum: Limits.stock)
+        medication.refillAt = integer(root, "refill_at", at: [], minimum: 0, maximum: Limits.stock)
         if let (sites, array) = strings(root, "sites", at: []) {
             if !array { fail(["sites"], "'sites' must be an array of strings") }
             var seen: Set<String> = []
@@ -330,7 +408,7 @@ private struct Reader {
         let first = timePoint(table, "first", at: path)
         let start = timePoint(table, "start", at: path)
         let end = timePoint(table, "end", at: path)
-        let count = integer(table, "count", at: path, minimum: 1)
+        let count = integer(table, "count", at: path, minimum: 1, maximum: Limits.count)
         let cycle = self.cycle(table, at: path)
 
         var timing: Schedule.Timing?
@@ -429,7 +507,7 @@ private struct Reader {
         case (false, false):
             failAtKey(cyclePath, "'cycle' needs 'doses' (doses per course) or 'on' (length of each course)")
         case (true, false):
-            if let doses = integer(cycle, "doses", at: cyclePath, minimum: 1), let off { return .doses(doses, off: off) }
+            if let doses = integer(cycle, "doses", at: cyclePath, minimum: 1, maximum: Limits.cycleDoses), let off { return .doses(doses, off: off) }
         case (false, true):
             if let on = duration(cycle, "on", at: cyclePath, positive: true), let off { return .periods(on: on, off: off) }
         }

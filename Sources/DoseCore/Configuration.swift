@@ -45,6 +45,11 @@ public struct Configuration: Sendable {
         medications.first { $0.id == id }
     }
 
+    /// The longest `window` of any schedule (zero without schedules).
+    public var longestWindow: Micros {
+        medications.lazy.flatMap(\.schedules).map(\.window).max() ?? 0
+    }
+
     /// The number of schedules of all medications.
     public var scheduleCount: Int {
         medications.reduce(0) { $0 + $1.schedules.count }
@@ -118,10 +123,19 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 public struct SourceFile: Sendable {
     public var path: String
     public var text: String
+    /// Why the file could not be read (unreadable, not UTF-8); its text is empty then.
+    public var problem: String?
 
     public init(path: String, text: String) {
         self.path = path
         self.text = text
+    }
+
+    /// A file that could not be read, and why.
+    public init(path: String, problem: String) {
+        self.path = path
+        self.text = ""
+        self.problem = problem
     }
 
     /// The file name without directory and `.toml`.

@@ -81,9 +81,11 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
 
     private mutating func seekInterval(every: Micros, origin: Micros, after: Micros) {
         guard after >= origin else { return }
+        let (elapsed, overflow) = after.subtractingReportingOverflow(origin)
+        guard !overflow else { state = .finished; return }
         let (length, doses) = courses(every: every)
-        var course = length == .max ? 0 : (after - origin) / length
-        var index = (after - origin - course * (length == .max ? 0 : length)) / every + 1
+        var course = length == .max ? 0 : elapsed / length
+        var index = (elapsed - course * (length == .max ? 0 : length)) / every + 1
         if index >= doses { course += 1; index = 0 }
         state = .interval(course: course, index: index)
     }
@@ -97,11 +99,14 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
             let (length, doses) = courses(every: every)
             let ordinal = doses == .max ? index : course * doses + index
             if let count = schedule.count, ordinal >= count { state = .finished; return nil }
+            // Checked: a due time past the end of time ends the schedule instead of trapping.
             let (courseStart, overflowA) = (length == .max ? 0 : length).multipliedReportingOverflow(by: course)
             let (offset, overflowB) = every.multipliedReportingOverflow(by: index)
-            guard !overflowA, !overflowB, courseStart < .max - offset - origin else { state = .finished; return nil }
+            let (sum, overflowC) = origin.addingReportingOverflow(courseStart)
+            let (due, overflowD) = sum.addingReportingOverflow(offset)
+            guard !overflowA, !overflowB, !overflowC, !overflowD else { state = .finished; return nil }
             state = index + 1 >= doses ? .interval(course: course + 1, index: 0) : .interval(course: course, index: index + 1)
-            return origin + courseStart + offset
+            return due
         case .calendar(let cursor, let ordinal, let inCourse, let courseNotBefore):
             if let count = schedule.count, ordinal >= count { state = .finished; return nil }
             var from = courseNotBefore > cursor ? courseNotBefore - 1 : cursor

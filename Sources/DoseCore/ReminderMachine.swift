@@ -28,6 +28,15 @@ public struct ReminderMachine: Sendable {
             self.configValue = configValue
             self.alerted = alerted
         }
+
+        /// The stock on hand of a medication whose file says `configured`, given what the history
+        /// holds (SPEC 5: the config's value is the starting value, applied again whenever it
+        /// changes; refills and takes are recorded in the history).
+        public static func onHand(stored: Stock?, configured: Int?) -> Int? {
+            guard let stored else { return configured }
+            if let configured, stored.configValue != configured { return configured }
+            return stored.value
+        }
     }
 
     /// What the daemon restores at start from the store.
@@ -113,6 +122,18 @@ public struct ReminderMachine: Sendable {
             }
         }
         return best
+    }
+
+    /// The next `count` doses due strictly after `after`, as this machine will remind them: with
+    /// the last takes it knows for `anchor = "taken"` (the one place due times are decided,
+    /// for the daemon and dosectl alike).
+    public func upcoming(after: Micros, count: Int, filter: ScheduleFilter = .all) -> [DueDose] {
+        config.upcoming(after: after, count: count, filter: filter) { lastTaken[$0 + "/" + $1] }
+    }
+
+    /// When `stock` on hand of `medication` runs out (SPEC 10), with this machine's last takes.
+    public func runsOut(_ medication: String, stock: Int?, after: Micros) -> Micros? {
+        config.runsOut(medication, stock: stock, after: after) { lastTaken[$0 + "/" + $1] }
     }
 
     /// Doses due now (their window open, unanswered), earliest first.
@@ -224,7 +245,7 @@ public struct ReminderMachine: Sendable {
 
     /// Forgets answered doses whose window has long closed (the store keeps them).
     private mutating func prune(now: Micros) {
-        let longest = config.medications.flatMap(\.schedules).map(\.window).max() ?? 0
+        let longest = config.longestWindow
         records = records.filter { _, record in
             record.state == .pending || record.dose.due + longest + Civil.day > now
         }
@@ -252,12 +273,27 @@ public struct ReminderMachine: Sendable {
     }
 
     /// Sets (`add == false`) or adds to the stock on hand: a refill recorded by `dosectl stock`.
-    public mutating func refill(_ medication: String, amount: Int, add: Bool) -> [Action] {
+    /// `amount` is checked first: `set` takes 0 to ``Limits/stock``, `add` 1 to it, and the stock
+    /// after an `add` must stay within it.
+    public mutating func refill(_ medication: String, amount: Int, add: Bool) -> Result<[Action], AnswerError> {
+        let range = add ? 1...Limits.stock : 0...Limits.stock
+        guard range.contains(amount) else {
+            return .failure(AnswerError(code: .invalid, message: Limits.message(add ? "'add'" : "'set'", range, amount)))
+        }
         var current = stock[medication] ?? Stock(value: 0, configValue: config.medication(medication)?.stock, alerted: false)
-        current.value = add ? current.value + amount : amount
+        if add {
+            // Both are within ±Limits.stock (takes count down by one at a time), so no overflow.
+            guard current.value <= Limits.stock - amount else {
+                return .failure(AnswerError(code: .invalid, message:
+                    "adding \(amount) to \(current.value) on hand would pass \(Limits.stock), the most stock dosed keeps"))
+            }
+            current.value += amount
+        } else {
+            current.value = amount
+        }
         var actions: [Action] = []
         adjusted(medication, &current, into: &actions)
-        return actions
+        return .success(actions)
     }
 
     /// Saves a changed stock and raises or re-arms its low-stock alert.
@@ -342,12 +378,25 @@ public struct ReminderMachine: Sendable {
                 return .failure(AnswerError(code: .invalid, message: "\(record.id) is not due, so it cannot be snoozed"))
             }
             guard span > 0 else { return .failure(AnswerError(code: .invalid, message: "a snooze must be longer than zero")) }
-            let closes = record.dose.due + schedule.window
-            record.snoozedUntil = max(now, min(now + span, closes - Civil.minute))
+            guard let until = Self.snoozeEnd(now: now, span: span, closes: record.dose.due + schedule.window, window: schedule.window) else {
+                return .failure(AnswerError(code: .invalid, message:
+                    "\(record.id) cannot be snoozed: its window closes at \(RFC3339.utc(record.dose.due + schedule.window))"))
+            }
+            record.snoozedUntil = until
             if record.reminders == 0 { record.reminders = 1; record.lastReminder = now }
             records[record.id] = record
             return .success((record, [.save(record), .emit(Event(kind: .snoozed, dose: record))]))
         }
+    }
+
+    /// When a snooze of `span` from `now` ends (SPEC 5): never past the window; a longer one ends
+    /// one minute before the window closes, or half the window before it for windows under two
+    /// minutes. Nil when that point has passed already (too late to snooze).
+    public static func snoozeEnd(now: Micros, span: Micros, closes: Micros, window: Micros) -> Micros? {
+        let margin = window < 2 * Civil.minute ? window / 2 : Civil.minute
+        let latest = closes - margin
+        guard latest > now else { return nil }
+        return span >= latest - now ? latest : now + span
     }
 
     private func alreadyAnswered(_ record: DoseRecord) -> AnswerError {
@@ -363,7 +412,10 @@ public struct ReminderMachine: Sendable {
         record.snoozedUntil = nil
         records[record.id] = record
         if let site = record.site { siteUse[medication, default: [:]][site] = at }
-        if !record.isExtra { lastTaken[medication + "/" + record.dose.schedule] = at }
+        if !record.isExtra {
+            let key = medication + "/" + record.dose.schedule
+            lastTaken[key] = Swift.max(lastTaken[key] ?? at, at)
+        }
         var actions: [Action] = [.save(record)]
         var event = Event(kind: .taken, dose: record)
         if var current = stock[medication] {

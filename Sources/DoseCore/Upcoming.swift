@@ -141,3 +141,20 @@ extension Configuration {
         }
     }
 }
+
+extension Configuration {
+    /// How far ahead ``runsOut(_:stock:after:lastTaken:)`` looks: stock for more doses than this
+    /// does not run out in any forecast worth showing, and the forecast stays cheap.
+    public static let forecastDoses = 1000
+
+    /// SPEC 10's `runs_out`: the due time of the scheduled dose that would take the last unit of
+    /// `stock` on hand, one unit per upcoming dose in time order; nil without stock, without
+    /// schedules, or beyond ``forecastDoses`` doses.
+    public func runsOut(_ medication: String, stock: Int?, after: Micros,
+                        lastTaken: (String, String) -> Micros? = { _, _ in nil }) -> Micros? {
+        guard let stock, stock >= 0, stock <= Self.forecastDoses else { return nil }
+        if stock == 0 { return after }
+        let doses = upcoming(after: after, count: stock, filter: .init(medication: medication, schedule: nil), lastTaken: lastTaken)
+        return doses.count == stock ? doses.last?.due : nil
+    }
+}

@@ -30,6 +30,8 @@ public final class Daemon: @unchecked Sendable {
     private var lastStatus = ""
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
+    /// What loading the config at start refused, reported once the journal is told we started.
+    private var startErrors: ConfigLoad?
 
     /// Loads the configuration and the history, binds the socket: everything that can fail at start.
     public init(paths: Paths, logger: Logger, journal: Journal = Journal()) throws {
@@ -38,11 +40,13 @@ public final class Daemon: @unchecked Sendable {
         self.journal = journal
         hooks = HookRunner { name, what in journal.send(HookRunner.failure(name, what)) }
         socketPath = try paths.socket()
-        let config: Configuration
-        switch ConfigDirectory.load(paths.config) {
-        case .success(let loaded): config = loaded
-        case .failure(let errors): throw StartError(description: errors.description)
+        guard Paths.isDirectory(paths.config) else {
+            throw StartError(description: "\(paths.config): the config directory does not exist (create it, or pass --config DIR)")
         }
+        // Whatever is valid is in force: a broken file is reported once started, never fatal.
+        let load = ConfigDirectory.load(paths.config)
+        let config = load.configuration
+        startErrors = load
         let mode = paths.flags.system ? 0o750 : 0o700
         do {
             store = try HistoryStore(path: paths.state + "/" + HistoryStore.fileName, directoryMode: mode)
@@ -51,9 +55,12 @@ public final class Daemon: @unchecked Sendable {
         }
         let now = Self.now()
         started = now
-        let longest = config.medications.flatMap(\.schedules).map(\.window).max() ?? 0
+        let longest = config.longestWindow
         machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest), now: now)
         timer = DispatchSource.makeTimerSource(queue: queue)
+        // Resumed at once: a suspended source must never be released (if start fails).
+        timer.schedule(wallDeadline: .distantFuture)
+        timer.resume()
     }
 
     /// Why the daemon could not start.
@@ -85,12 +92,12 @@ public final class Daemon: @unchecked Sendable {
         }
         try queue.sync {
             timer.setEventHandler { [unowned self] in self.tick() }
-            timer.resume()
             let now = Self.now()
             try store.noteSchedulesSeen(scheduleKeys(machine.config), at: now)
             var loaded = Event(kind: .configLoaded)
             loaded.summary = summary(machine.config)
-            perform(machine.start(now: now) + [.emit(loaded)], alive: now)
+            perform(machine.start(now: now) + [.emit(loaded)] + configErrors(startErrors), alive: now)
+            startErrors = nil
             rearm()
             notifier.ready(status: lastStatus)
             startWatchdog()
@@ -146,7 +153,7 @@ public final class Daemon: @unchecked Sendable {
         let config = machine.config
         let due = machine.due(at: now).count
         var text = due == 0 ? "Nothing due" : "\(due) dose(s) due"
-        if let next = config.upcoming(after: now, count: 1).first, let medication = config.medication(next.medication) {
+        if let next = machine.upcoming(after: now, count: 1).first, let medication = config.medication(next.medication) {
             let zone = medication.schedule(next.schedule).map(config.zone(for:)) ?? config.zone
             text += "; next: \(medication.name) at \(RFC3339.local(next.due, offset: zone.offset(at: next.due)))"
         }
@@ -215,7 +222,7 @@ public final class Daemon: @unchecked Sendable {
             }
             let line = RPCMessage.line(RPCMessage.notification(method: event.kind.rawValue, params: params))
             for (connection, filter) in subscribers where filter?.contains(event.kind.rawValue) ?? true {
-                connection.send(line)
+                connection.notify(line)
             }
         }
         if let (name, command) = HookRunner.command(for: event, hooks: config.hooks) {
@@ -225,24 +232,35 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: - Reload
 
-    /// Re-reads the config dir; an invalid one is refused with a `config-error` event.
+    /// Re-reads the config dir file by file: every valid file is in force, every invalid one is
+    /// refused with a `config-error` event and its previous version kept (SPEC 5). The result is
+    /// the schedule count, or -32003 naming the refused files once the rest is applied.
     func reload() -> Result<Int, RPCError> {
         notifier.reloading()
         defer { notifier.ready(status: lastStatus) }
-        switch ConfigDirectory.load(paths.config) {
-        case .failure(let errors):
+        let load = ConfigDirectory.load(paths.config, previous: machine.config)
+        let config = load.configuration
+        let now = Self.now()
+        try? store.noteSchedulesSeen(scheduleKeys(config), at: now)
+        var loaded = Event(kind: .configLoaded)
+        loaded.summary = summary(config)
+        perform(machine.reload(config, now: now) + [.emit(loaded)] + configErrors(load), alive: now)
+        rearm()
+        guard load.isValid else {
+            return .failure(RPCError(code: RPCErrorCode.invalidConfiguration,
+                                     message: ConfigErrors(load.errors).description))
+        }
+        return .success(config.scheduleCount)
+    }
+
+    /// One `config-error` event per refused file, naming each error as FILE:LINE:COLUMN.
+    private func configErrors(_ load: ConfigLoad?) -> [ReminderMachine.Action] {
+        guard let load else { return [] }
+        return load.refused.map { path in
             var event = Event(kind: .configError)
-            event.error = errors.description
-            emit(event)
-            return .failure(RPCError(code: RPCErrorCode.invalidConfiguration, message: errors.description))
-        case .success(let config):
-            let now = Self.now()
-            try? store.noteSchedulesSeen(scheduleKeys(config), at: now)
-            var loaded = Event(kind: .configLoaded)
-            loaded.summary = summary(config)
-            perform(machine.reload(config, now: now) + [.emit(loaded)], alive: now)
-            rearm()
-            return .success(config.scheduleCount)
+            let kept = load.kept.contains(path) ? "\n(its previous version stays in force)" : "\n(left out until fixed)"
+            event.error = load.errors.filter { $0.file == path }.map(\.description).joined(separator: "\n") + kept
+            return .emit(event)
         }
     }
 
@@ -262,9 +280,18 @@ extension Daemon: SocketDelegate {
         uid == getuid() || uid == 0 || (paths.flags.system && isMember(uid: uid, gid: gid, of: "dosed"))
     }
 
-    public func received(_ line: String, from connection: Connection) {
+    public func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void) {
         queue.async { [self] in
-            if let reply = handle(line, from: connection) { connection.send(reply) }
+            switch Self.parse(line) {
+            case .failure(let failure):
+                reply(RPCMessage.line(RPCMessage.error(id: failure.id, failure.error)))
+            case .success(.array(let items)):
+                // One request at a time, each its own turn on the queue: a due reminder's
+                // timer runs between them, so no batch holds the engine up.
+                runBatch(items[...], replies: [], from: connection, reply: reply)
+            case .success(let value):
+                reply(handle(value, from: connection).map(RPCMessage.line))
+            }
         }
     }
 
@@ -272,22 +299,61 @@ extension Daemon: SocketDelegate {
         queue.async { [self] in _ = subscribers.removeValue(forKey: connection) }
     }
 
-    /// The reply line to a request line, or nil (notifications only).
-    func handle(_ line: String, from connection: Connection) -> String? {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) else {
-            return RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.parseError, message: "parse error: not JSON")))
+    /// A batch holds at most this many requests (SPEC 6 sets no limit; this one bounds the work
+    /// one line can ask for).
+    static let maximumBatch = 100
+
+    /// `upcoming` lists at most this many doses: one request's work stays far below a reminder's
+    /// tolerance.
+    static let maximumUpcoming = 1000
+
+    /// A line as a JSON value, or the error reply for a line that is not JSON or an empty or
+    /// too large batch.
+    static func parse(_ line: String) -> Result<JSONValue, RPCFailure> {
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(line)
+        } catch {
+            return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.parseError, message: "parse error: \(error)")))
         }
         if case .array(let items) = value {
             guard !items.isEmpty else {
-                return RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.invalidRequest, message: "empty batch")))
+                return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest, message: "empty batch")))
             }
-            let replies = items.compactMap { handle($0, from: connection) }
-            return replies.isEmpty ? nil : RPCMessage.line(.array(replies))
+            guard items.count <= maximumBatch else {
+                return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest,
+                    message: "a batch holds at most \(maximumBatch) requests, not \(items.count)")))
+            }
         }
-        return handle(value, from: connection).map(RPCMessage.line)
+        return .success(value)
     }
 
-    private func handle(_ value: JSONValue, from connection: Connection) -> JSONValue? {
+    private func runBatch(_ items: ArraySlice<JSONValue>, replies: [JSONValue], from connection: Connection,
+                          reply: @escaping @Sendable (String?) -> Void) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let item = items.first else {
+            reply(replies.isEmpty ? nil : RPCMessage.line(.array(replies)))
+            return
+        }
+        var replies = replies
+        if let answer = handle(item, from: connection) { replies.append(answer) }
+        queue.async { [self, replies] in runBatch(items.dropFirst(), replies: replies, from: connection, reply: reply) }
+    }
+
+    /// The reply line to a request line, or nil (notifications only), all at once: for tests
+    /// and the fuzz target.
+    func handle(_ line: String, from connection: Connection?) -> String? {
+        dispatchPrecondition(condition: .onQueue(queue))
+        switch Self.parse(line) {
+        case .failure(let failure): return RPCMessage.line(RPCMessage.error(id: failure.id, failure.error))
+        case .success(.array(let items)):
+            let replies = items.compactMap { handle($0, from: connection) }
+            return replies.isEmpty ? nil : RPCMessage.line(.array(replies))
+        case .success(let value): return handle(value, from: connection).map(RPCMessage.line)
+        }
+    }
+
+    private func handle(_ value: JSONValue, from connection: Connection?) -> JSONValue? {
         switch RPCRequest.parse(value) {
         case .failure(let failure):
             return RPCMessage.error(id: failure.id, failure.error)
@@ -318,7 +384,7 @@ extension Daemon: SocketDelegate {
         }
     }
 
-    private func dispatch(_ request: RPCRequest, from connection: Connection) -> Result<JSONValue, RPCError> {
+    private func dispatch(_ request: RPCRequest, from connection: Connection?) -> Result<JSONValue, RPCError> {
         let now = Self.now()
         let config = machine.config
         func message(_ record: DoseRecord) -> JSONValue {
@@ -327,20 +393,20 @@ extension Daemon: SocketDelegate {
         switch request.method {
         case "status":
             let due = machine.due(at: now).map { DoseMessage($0, config: config, now: now) }
-            let next = config.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
+            let next = machine.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
             let result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
-                                      due: due, next: next)
+                                      due: due, next: next, stock: stockStatus(now: now))
             return .success((try? JSONValue(encoding: result)) ?? .null)
         case "upcoming":
             return params(request, as: RPCParams.Upcoming.self).flatMap { p in
                 let count = p.count ?? 10
-                guard (0...10_000).contains(count) else {
-                    return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "count must be 0 to 10000"))
+                guard (0...Self.maximumUpcoming).contains(count) else {
+                    return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "count must be 0 to \(Self.maximumUpcoming), not \(count)"))
                 }
                 if let medication = p.medication, config.medication(medication) == nil {
                     return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: "no medication \(medication)"))
                 }
-                let doses = config.upcoming(after: now, count: count, filter: .init(medication: p.medication, schedule: nil))
+                let doses = machine.upcoming(after: now, count: count, filter: .init(medication: p.medication, schedule: nil))
                 return .success((try? JSONValue(encoding: doses.map { upcomingMessage($0, now: now) })) ?? .array([]))
             }
         case "subscribe":
@@ -349,7 +415,7 @@ extension Daemon: SocketDelegate {
                 if let unknown = p.events?.first(where: { !known.contains($0) }) {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "unknown event '\(unknown)'"))
                 }
-                subscribers.updateValue(p.events.map(Set.init), forKey: connection)
+                if let connection { subscribers.updateValue(p.events.map(Set.init), forKey: connection) }
                 return .success(.object(["subscribed": .bool(true)]))
             }
         case "take":
@@ -385,12 +451,18 @@ extension Daemon: SocketDelegate {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "give exactly one of 'set' and 'add'"))
                 }
                 let saved = machine
-                guard perform(machine.refill(p.medication, amount: p.set ?? p.add!, add: p.add != nil)) else {
-                    machine = saved
-                    return .failure(RPCError(code: -32603, message: "could not write the history"))
+                switch machine.refill(p.medication, amount: p.set ?? p.add!, add: p.add != nil) {
+                case .failure(let error):
+                    return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
+                case .success(let actions):
+                    guard perform(actions) else {
+                        machine = saved
+                        return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history"))
+                    }
                 }
-                return .success(.object(["medication": .string(p.medication),
-                                         "stock": .number(Double(machine.stock[p.medication]?.value ?? 0))]))
+                let status = stockStatus(now: now).first { $0.medication == p.medication }
+                    ?? StockStatus(medication: p.medication, stock: 0, runs_out: nil)
+                return .success((try? JSONValue(encoding: status)) ?? .null)
             }
         case "reload":
             return reload().map { .object(["schedules": .number(Double($0))]) }
@@ -417,10 +489,20 @@ extension Daemon: SocketDelegate {
         case .success(let (record, actions)):
             guard perform(actions) else {
                 machine = saved
-                return .failure(RPCError(code: -32603, message: "could not write the history; the answer was not recorded"))
+                return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history; the answer was not recorded"))
             }
             rearm()
             return .success(record)
+        }
+    }
+
+    /// The stock on hand of every medication with stock, and when it runs out.
+    private func stockStatus(now: Micros) -> [StockStatus] {
+        machine.config.medications.compactMap { medication in
+            guard let onHand = ReminderMachine.Stock.onHand(stored: machine.stock[medication.id], configured: medication.stock)
+            else { return nil }
+            let runsOut = machine.runsOut(medication.id, stock: onHand, after: now)
+            return StockStatus(medication: medication.id, stock: onHand, runs_out: runsOut.map(RFC3339.utc))
         }
     }
 

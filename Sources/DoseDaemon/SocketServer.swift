@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// One client of the socket, as the daemon's engine sees it: send lines, close, know who it is.
+/// One client of the socket, as the daemon's engine sees it: notify it, know who it is.
 public final class Connection: Sendable, Hashable {
     let channel: any Channel
     /// The peer's uid, from SO_PEERCRED.
@@ -15,17 +15,26 @@ public final class Connection: Sendable, Hashable {
         self.uid = uid
     }
 
-    /// Queues one line (a newline is added); never waits for the client. With `thenClose`, the
-    /// connection is closed once the line is written.
-    public func send(_ line: String, thenClose: Bool = false) {
+    /// Queues a notification line (a newline is added); never waits for the client. A client
+    /// whose unread output is over the write limit is stuck: it is disconnected instead, so a
+    /// silent subscriber never holds anything up. Replies never take this path: they are never
+    /// dropped (the server stops reading a client's requests while its replies wait).
+    public func notify(_ line: String) {
         let channel = self.channel
         channel.eventLoop.execute {
-            var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
-            buffer.writeString(line)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-            let written = channel.writeAndFlush(buffer)
-            if thenClose { written.whenComplete { _ in channel.close(promise: nil) } }
+            guard channel.isWritable else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.writeAndFlush(Self.buffer(line, channel.allocator), promise: nil)
         }
+    }
+
+    static func buffer(_ line: String, _ allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: line.utf8.count + 1)
+        buffer.writeString(line)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        return buffer
     }
 
     public static func == (a: Connection, b: Connection) -> Bool { a === b }
@@ -36,17 +45,21 @@ public final class Connection: Sendable, Hashable {
 public protocol SocketDelegate: AnyObject, Sendable {
     /// Whether a peer may be served (SPEC 6: own uid, root, and in system mode group `dosed`).
     func admits(uid: UInt32, gid: UInt32) -> Bool
-    /// One line of a client, without its newline.
-    func received(_ line: String, from connection: Connection)
+    /// One line of a client, without its newline. `reply` must be called exactly once, with the
+    /// reply line or nil (a notification); the client's next line waits until then.
+    func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void)
     /// The client is gone.
     func closed(_ connection: Connection)
 }
 
 /// The JSON-RPC socket: a Unix stream socket, one message per line (SPEC 6).
 ///
-/// Lines over 64 KiB get -32600 and the connection is closed. A client whose unread output
-/// passes 256 KiB (about 800 notifications: a stuck subscriber) is disconnected, so it never
-/// holds anything up.
+/// Each client's lines are handled one at a time, in order, and every reply is written before
+/// the next line is handed on; while a client leaves replies unread past the write limit, its
+/// further requests wait unread (back-pressure), so no reply is ever dropped. A client that
+/// closes its sending side still gets every reply, then the connection closes. Lines over
+/// 64 KiB get -32600 and the connection is closed. A subscriber whose unread notifications pass
+/// 256 KiB (about 800: a stuck subscriber) is disconnected, so it never holds anything up.
 public final class SocketServer: Sendable {
     public static let maximumLine = 64 * 1024
     static let writeLimit = 256 * 1024
@@ -65,6 +78,7 @@ public final class SocketServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 * 1024, high: Self.writeLimit))
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))
@@ -119,18 +133,36 @@ struct PeerCredentials: Sendable {
 /// SO_PEERCRED on Linux.
 let peerCredentialsOption: Int32 = 17
 
-/// Splits a connection's bytes into lines and hands them to the delegate.
+/// Splits a connection's bytes into lines and hands them to the delegate one at a time.
 private final class LineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let delegate: any SocketDelegate
     private var buffer = ByteBuffer()
+    /// Set once the peer's credentials are checked and admitted.
     private var connection: Connection?
-    /// Bytes that arrive before the peer's credentials are checked.
-    private var early: [ByteBuffer] = []
+    /// Complete lines not yet handed on.
+    private var lines: [String] = []
+    private var nextLine = 0
+    /// A line was handed on and its reply has not come back yet.
+    private var inFlight = false
+    /// The peer shut down its sending side (or sent a line over the limit): close once answered.
+    private var inputClosed = false
+    private var reading = true
+    /// Replies written but not yet flushed to the socket.
+    private var unflushed = 0
+    private var context: ChannelHandlerContext?
 
     init(delegate: any SocketDelegate) {
         self.delegate = delegate
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -148,57 +180,123 @@ private final class LineHandler: ChannelInboundHandler {
                 channel.close(promise: nil)
                 return
             }
-            let connection = Connection(channel: channel, uid: peer.uid)
             guard handler.delegate.admits(uid: peer.uid, gid: peer.gid) else {
-                connection.send(#"{"error":{"code":-32001,"message":"permission denied"},"id":null,"jsonrpc":"2.0"}"#, thenClose: true)
+                handler.lines = []
+                handler.inputClosed = true
+                let denied = RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.permissionDenied, message: "permission denied")))
+                channel.writeAndFlush(Connection.buffer(denied, channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
                 return
             }
-            handler.connection = connection
-            for bytes in handler.early { handler.consume(bytes) }
-            handler.early = []
+            handler.connection = Connection(channel: channel, uid: peer.uid)
+            handler.pump()
         }
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        if connection == nil {
-            early.append(bytes)
-        } else {
-            consume(bytes)
-        }
+        var bytes = unwrapInboundIn(data)
+        guard !inputClosed else { return }
+        buffer.writeBuffer(&bytes)
+        split(atEnd: false)
+        pump()
     }
 
-    private func consume(_ bytes: ByteBuffer) {
-        guard let connection else { return }
-        var bytes = bytes
-        buffer.writeBuffer(&bytes)
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            if !inputClosed { split(atEnd: true) }
+            inputClosed = true
+            pump()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Moves complete lines from the buffer to `lines`; at the end of input, a last line without
+    /// its newline counts too. A line over the limit ends the input with a -32600 reply.
+    private func split(atEnd: Bool) {
         while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
             let length = newline - buffer.readerIndex
-            guard length <= SocketServer.maximumLine else { return tooLong(connection) }
+            guard length <= SocketServer.maximumLine else { return tooLong() }
             let line = buffer.readString(length: length) ?? ""
             buffer.moveReaderIndex(forwardBy: 1)
-            delegate.received(line.hasSuffix("\r") ? String(line.dropLast()) : line, from: connection)
+            lines.append(line.hasSuffix("\r") ? String(line.dropLast()) : line)
         }
-        if buffer.readableBytes > SocketServer.maximumLine { return tooLong(connection) }
+        if buffer.readableBytes > SocketServer.maximumLine { return tooLong() }
+        if atEnd, buffer.readableBytes > 0, let rest = buffer.readString(length: buffer.readableBytes),
+           !rest.allSatisfy(\.isWhitespace) {
+            lines.append(rest)
+        }
         buffer.discardReadBytes()
     }
 
-    private func tooLong(_ connection: Connection) {
+    private func tooLong() {
         buffer.clear()
-        connection.send(#"{"error":{"code":-32600,"message":"line longer than 64 KiB"},"id":null,"jsonrpc":"2.0"}"#, thenClose: true)
-        self.connection = nil
+        inputClosed = true
+        lines.append(Self.tooLongMarker)
+    }
+
+    /// Stands for a line over the limit in `lines`: its reply is the -32600 error.
+    private static let tooLongMarker = "\u{0}too long"
+
+    /// Hands the next line on when nothing is in flight and the client reads its replies; stops
+    /// reading from the socket while lines wait; closes once the input ended and all is answered.
+    private func pump() {
+        guard let context, let connection else { return }
+        let channel = context.channel
+        if !inFlight, channel.isWritable, nextLine < lines.count {
+            let line = lines[nextLine]
+            nextLine += 1
+            if nextLine == lines.count {
+                lines = []
+                nextLine = 0
+            }
+            inFlight = true
+            if line == Self.tooLongMarker {
+                let error = RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.invalidRequest, message: "line longer than 64 KiB")))
+                answered(error)
+                return
+            }
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            delegate.received(line, from: connection) { reply in
+                eventLoop.execute { loopBound.value.answered(reply) }
+            }
+            return
+        }
+        let waiting = inFlight || nextLine < lines.count
+        if inputClosed {
+            if !waiting && unflushed == 0 { channel.close(promise: nil) }
+        } else if waiting == reading {
+            reading = !waiting
+            try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: reading)
+            if reading { context.read() }
+        }
+    }
+
+    private func answered(_ reply: String?) {
+        guard let context else { return }
+        inFlight = false
+        let channel = context.channel
+        if let reply {
+            unflushed += 1
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            channel.writeAndFlush(Connection.buffer(reply, channel.allocator)).whenComplete { _ in
+                let handler = loopBound.value
+                handler.unflushed -= 1
+                handler.pump()
+            }
+        }
+        pump()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // Over the write limit unread: a stuck client. Drop it rather than buffer without end.
-        if !context.channel.isWritable { context.close(promise: nil) }
+        if context.channel.isWritable { pump() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if let connection { delegate.closed(connection) }
         connection = nil
+        lines = []
         context.fireChannelInactive()
     }
 

@@ -3,36 +3,30 @@ import Foundation
 
 /// Reads a config dir (`dosed.toml` and `medications/*.toml`) from disk and decodes it.
 public enum ConfigDirectory {
-    /// Everything that can go wrong loading a config dir, each as `FILE:LINE:COLUMN: message`.
-    public static func load(_ directory: String, systemZone: ZoneRules = systemZone()) -> Result<Configuration, ConfigErrors> {
-        var errors: [ConfigError] = []
+    /// Loads a config dir file by file (SPEC 5): every valid file is in force, every invalid one
+    /// is reported as `FILE:LINE:COLUMN: message` and, if `previous` held a valid version of it,
+    /// that version stays in force. A missing directory is an error with nothing in force.
+    public static func load(
+        _ directory: String, systemZone: ZoneRules = systemZone(), previous: Configuration? = nil
+    ) -> ConfigLoad {
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         guard Paths.isDirectory(base) else {
-            return .failure(ConfigErrors([ConfigError(file: base, line: 1, column: 1, message:
-                "the config directory does not exist (create it, or pass --config DIR)")]))
+            var load = ConfigLoad(configuration: previous ?? Configuration(systemZone: systemZone))
+            load.errors = [ConfigError(file: base, line: 1, column: 1, message:
+                "the config directory does not exist (create it, or pass --config DIR)")]
+            load.refused = [base]
+            return load
         }
         let mainPath = base + "/dosed.toml"
-        var main: SourceFile?
-        if FileManager.default.fileExists(atPath: mainPath) {
-            switch read(mainPath) {
-            case .success(let file): main = file
-            case .failure(let error): errors.append(error)
-            }
-        }
-        var medications: [SourceFile] = []
-        let medicationDir = base + "/medications"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: medicationDir)) ?? []
-        for name in names.sorted() where name.hasSuffix(".toml") && !name.hasPrefix(".") {
-            switch read(medicationDir + "/" + name) {
-            case .success(let file): medications.append(file)
-            case .failure(let error): errors.append(error)
-            }
-        }
-        switch ConfigDecoder.decode(main: main, medications: medications, systemZone: systemZone) {
-        case .success(let config) where errors.isEmpty: return .success(config)
-        case .success: return .failure(ConfigErrors(errors))
-        case .failure(let decodeErrors): return .failure(ConfigErrors(errors + decodeErrors.errors))
-        }
+        let main = FileManager.default.fileExists(atPath: mainPath) ? read(mainPath) : nil
+        let medications = medicationFiles(in: base).map { read(base + "/medications/" + $0) }
+        return ConfigDecoder.load(main: main, medications: medications, systemZone: systemZone, previous: previous)
+    }
+
+    /// The names of the medication files of a config dir (`*.toml`, not hidden), sorted.
+    public static func medicationFiles(in base: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base + "/medications")) ?? []
+        return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
     }
 
     /// The system's zone, read afresh each time (so a reload follows a change of zone): `TZ`, else
@@ -61,13 +55,14 @@ public enum ConfigDirectory {
         return ZoneRules.named(String(target[range.upperBound...]))
     }
 
-    private static func read(_ path: String) -> Result<SourceFile, ConfigError> {
+    /// A config file's text, or why it cannot be read.
+    public static func read(_ path: String) -> SourceFile {
         guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(ConfigError(file: path, line: 1, column: 1, message: "cannot read the file"))
+            return SourceFile(path: path, problem: "cannot read the file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(ConfigError(file: path, line: 1, column: 1, message: "the file is not UTF-8 text"))
+            return SourceFile(path: path, problem: "the file is not UTF-8 text")
         }
-        return .success(SourceFile(path: path, text: text))
+        return SourceFile(path: path, text: text)
     }
 }

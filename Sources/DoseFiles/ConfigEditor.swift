@@ -36,13 +36,18 @@ public struct ConfigEditor {
         medication: String, dryRun: Bool, systemZone: ZoneRules = ConfigDirectory.systemZone(),
         _ change: (inout TOMLDocument?) throws -> Void
     ) throws -> Outcome {
+        guard ConfigDecoder.isValidID(medication) else {
+            throw EditError(description: "'\(medication)' is not a medication id (it must match [a-z0-9][a-z0-9_-]*)")
+        }
         guard Paths.isDirectory(directory) else {
             throw EditError(description: "\(directory): the config directory does not exist")
         }
         let lock = try Self.lock(directory + "/.dosectl.lock")
         defer { close(lock) }
         let path = path(of: medication)
-        let old = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        let oldFile = FileManager.default.fileExists(atPath: path) ? ConfigDirectory.read(path) : nil
+        if let problem = oldFile?.problem { throw EditError(description: "\(path):1:1: \(problem)") }
+        let old = oldFile?.text
         var document: TOMLDocument?
         if let old {
             do {
@@ -69,19 +74,14 @@ public struct ConfigEditor {
         return Outcome(text: text, path: path)
     }
 
-    /// Decodes the whole configuration with `path` replaced by `text` (or removed).
+    /// Decodes the edited file as the daemon would, with the `[defaults]` of the `dosed.toml` in
+    /// force: files are loaded one by one, so another file's error never blocks this edit.
     private func validate(replacing path: String, with text: String?, systemZone: ZoneRules) throws {
+        guard let text else { return }
         let mainPath = directory + "/dosed.toml"
-        let main = FileManager.default.contents(atPath: mainPath).map { SourceFile(path: mainPath, text: String(decoding: $0, as: UTF8.self)) }
-        var files: [SourceFile] = []
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/medications")) ?? []
-        for name in names where name.hasSuffix(".toml") && !name.hasPrefix(".") {
-            let filePath = directory + "/medications/" + name
-            guard filePath != path, let data = FileManager.default.contents(atPath: filePath) else { continue }
-            files.append(SourceFile(path: filePath, text: String(decoding: data, as: UTF8.self)))
-        }
-        if let text { files.append(SourceFile(path: path, text: text)) }
-        if case .failure(let errors) = ConfigDecoder.decode(main: main, medications: files, systemZone: systemZone) {
+        let main = FileManager.default.fileExists(atPath: mainPath) ? ConfigDirectory.read(mainPath) : nil
+        let defaults = ConfigDecoder.load(main: main, medications: [], systemZone: systemZone).configuration.defaults
+        if case .failure(let errors) = ConfigDecoder.medication(SourceFile(path: path, text: text), defaults: defaults) {
             throw EditError(description: errors.description + "\nThe edit was refused; nothing was changed.")
         }
     }

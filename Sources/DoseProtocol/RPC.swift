@@ -7,6 +7,7 @@ public enum RPCErrorCode {
     public static let invalidRequest = -32600
     public static let methodNotFound = -32601
     public static let invalidParams = -32602
+    public static let internalError = -32603
     public static let permissionDenied = -32001
     public static let noSuchDose = -32002
     public static let invalidConfiguration = -32003
@@ -164,6 +165,27 @@ public enum RPCParams {
     }
 }
 
+/// A medication's stock on hand and when it runs out (`status`, `stock`; SPEC 6 and 10).
+public struct StockStatus: Codable, Sendable, Equatable {
+    public var medication: String
+    public var stock: Int
+    /// RFC 3339 UTC, or null.
+    public var runs_out: String?
+
+    public init(medication: String, stock: Int, runs_out: String?) {
+        self.medication = medication; self.stock = stock; self.runs_out = runs_out
+    }
+
+    enum CodingKeys: String, CodingKey { case medication, stock, runs_out }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(medication, forKey: .medication)
+        try c.encode(stock, forKey: .stock)
+        try c.encode(runs_out, forKey: .runs_out)
+    }
+}
+
 /// The `status` result.
 public struct StatusResult: Codable, Sendable {
     public var version: String
@@ -171,12 +193,15 @@ public struct StatusResult: Codable, Sendable {
     public var schedules: Int
     public var due: [DoseMessage]
     public var next: DoseMessage?
+    /// Stock on hand of each medication with stock.
+    public var stock: [StockStatus]?
 
-    public init(version: String, started: String, schedules: Int, due: [DoseMessage], next: DoseMessage?) {
+    public init(version: String, started: String, schedules: Int, due: [DoseMessage], next: DoseMessage?, stock: [StockStatus] = []) {
         self.version = version; self.started = started; self.schedules = schedules; self.due = due; self.next = next
+        self.stock = stock
     }
 
-    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next }
+    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next, stock }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -185,6 +210,7 @@ public struct StatusResult: Codable, Sendable {
         try c.encode(schedules, forKey: .schedules)
         try c.encode(due, forKey: .due)
         try c.encode(next, forKey: .next)
+        try c.encode(stock ?? [], forKey: .stock)
     }
 }
 

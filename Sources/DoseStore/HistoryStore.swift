@@ -195,9 +195,14 @@ public final class HistoryStore: Sendable {
     }
 
     /// Records of doses due in `[since, until)`, optionally of one medication, in due order.
-    public func records(since: Micros = .min, until: Micros = .max, medication: String? = nil) throws -> [DoseRecord] {
+    /// - Parameter answeredAhead: also doses due up to this long after `until` that were answered
+    ///   before it (taken early): a period shows the doses answered in it.
+    public func records(since: Micros = .min, until: Micros = .max, medication: String? = nil,
+                        answeredAhead: Micros = 0) throws -> [DoseRecord] {
         try writer.read { db in
-            var request = DoseRow.filter(DoseRow.Columns.due >= since && DoseRow.Columns.due < until)
+            let (end, overflow) = until.addingReportingOverflow(answeredAhead)
+            var request = DoseRow.filter(DoseRow.Columns.due >= since && (DoseRow.Columns.due < until
+                || (DoseRow.Columns.due < (overflow ? Micros.max : end) && DoseRow.Columns.answeredAt < until)))
             if let medication { request = request.filter(DoseRow.Columns.medication == medication) }
             return try request.order(DoseRow.Columns.due, DoseRow.Columns.id).fetchAll(db).map(\.record)
         }
@@ -352,6 +357,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
         static let medication = Column(CodingKeys.medication)
         static let due = Column(CodingKeys.due)
         static let state = Column(CodingKeys.state)
+        static let answeredAt = Column(CodingKeys.answeredAt)
     }
 
     var id: String

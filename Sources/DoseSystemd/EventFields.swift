@@ -48,7 +48,7 @@ public enum EventFields {
             case .configLoaded:
                 return "Configuration loaded" + (event.summary.map { ": \($0)" } ?? "")
             case .configError:
-                return "Configuration refused, the previous one stays in force: \(event.error ?? "")"
+                return "Configuration file refused: \(event.error ?? "")"
             default:
                 return event.kind.rawValue
             }
@@ -65,7 +65,9 @@ public enum EventFields {
         let due = clock(record.dose.due, zone: zone)
         switch event.kind {
         case .reminder:
-            return (event.warning ? "Overdue: " : "Time for ") + text + " — due \(due)" + (event.late ? " (late reminder)" : "")
+            // Repeats say which reminder they are, so a log read on a terminal tells them apart.
+            let count = event.first ? "" : " (reminder \(record.reminders))"
+            return (event.warning ? "Overdue: " : "Time for ") + text + " — due \(due)" + count + (event.late ? " (late reminder)" : "")
         case .preReminder:
             return "Coming up: \(text) — due \(due)"
         case .escalated:

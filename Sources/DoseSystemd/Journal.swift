@@ -30,12 +30,23 @@ public final class Journal: Sendable {
             sent = Self.sendv(fields) == 0
         }
         if toStderr || !sent {
-            let message = fields.first { $0.0 == "MESSAGE" }?.1 ?? ""
-            let event = fields.first { $0.0 == "DOSED_EVENT" }?.1
-            let line = "dosed" + (event.map { "[\($0)]" } ?? "") + ": " + message + "\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            FileHandle.standardError.write(Data(Self.shortLine(fields, at: Date()).utf8))
         }
         return sent
+    }
+
+    /// The entry as `journalctl -o short` prints it: `Nov 28 20:00:00 dosed[1234]: message`, one
+    /// line per line of the message, each with the time and identifier.
+    public static func shortLine(_ fields: [(String, String)], at date: Date, pid: Int32 = getpid()) -> String {
+        let message = fields.first { $0.0 == "MESSAGE" }?.1 ?? ""
+        var time = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&time, &parts)
+        var text = [CChar](repeating: 0, count: 32)
+        let length = strftime(&text, text.count, "%b %d %H:%M:%S", &parts)
+        let stamp = String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return message.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { "\(stamp) dosed[\(pid)]: \($0)\n" }.joined()
     }
 
     /// `sd_journal_sendv` with one iovec per `NAME=value` (values may hold newlines).

@@ -57,7 +57,7 @@ struct Answering {
 
     /// A reminder machine over the stored history, to answer without the daemon.
     func offlineMachine(_ store: HistoryStore, now: Micros) throws -> ReminderMachine {
-        let longest = config.medications.flatMap(\.schedules).map(\.window).max() ?? 0
+        let longest = config.longestWindow
         var snapshot = try store.snapshot(longestWindow: longest)
         // Answers need only the records; catching up is the daemon's job.
         snapshot.lastAlive = now
@@ -199,42 +199,74 @@ extension Dosectl {
         func run() throws {
             let answering = try Answering(global: global)
             guard case .success(let span) = DurationText.parse(duration) else { return }
+            let asked = currentInstant()
             let dose = try answering.answer(target, rpc: "snooze", params: ["for": .string(duration)], local: .snooze(span))
-            output(json ? try dosectl.json(dose) : describe(dose))
+            if json {
+                output(try dosectl.json(dose))
+                return
+            }
+            output(describe(dose))
+            // Say when the window cut the snooze short, and why.
+            let config = answering.config
+            if let until = dose.snoozed_until.flatMap(RFC3339.parse), let due = RFC3339.parse(dose.due),
+               let schedule = config.medication(dose.medication)?.schedule(dose.schedule),
+               until - asked < span - Civil.second {
+                let zone = config.zone(for: schedule)
+                output("snoozed until \(Presentation.clock(until, zone: zone)), not \(duration) — the window closes at \(Presentation.clock(due + schedule.window, zone: zone))")
+            }
         }
     }
 
     /// `dosectl stock`.
     struct Stock: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record the doses on hand (a refill) in the history.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the doses on hand, or record a new count or a refill in the history.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The medication.") var medication: String
-        @Option(help: "Doses on hand now.") var set: Int?
-        @Option(help: "Doses added (a refill).") var add: Int?
+        @Option(parsing: .unconditional, help: "Doses on hand now (0 to \(Limits.stock)).") var set: Int?
+        @Option(parsing: .unconditional, help: "Doses added, a refill (1 to \(Limits.stock)).") var add: Int?
 
         func validate() throws {
-            guard (set == nil) != (add == nil) else { throw ValidationError("give exactly one of --set and --add") }
-            if let set, set < 0 { throw ValidationError("--set must be zero or more") }
+            try requireMedicationID(medication)
+            guard set == nil || add == nil else { throw ValidationError("give at most one of --set and --add") }
+            if let set, !(0...Limits.stock).contains(set) { throw ValidationError(Limits.message("--set", 0...Limits.stock, set)) }
+            if let add, !(1...Limits.stock).contains(add) { throw ValidationError(Limits.message("--add", 1...Limits.stock, add)) }
         }
 
         func run() throws {
             let answering = try Answering(global: global)
-            guard answering.config.medication(medication) != nil else {
+            guard let configured = answering.config.medication(medication) else {
                 throw Failure(message: "dosectl stock: no medication '\(medication)'")
+            }
+            guard set != nil || add != nil else {
+                let onHand = ReminderMachine.Stock.onHand(stored: try global.storedStock()[medication], configured: configured.stock)
+                guard let onHand else {
+                    output("\(medication): no stock recorded (set it with --set N)")
+                    return
+                }
+                let runsOut = answering.config.runsOut(medication, stock: onHand, after: currentInstant(),
+                                                       lastTaken: try global.lastTakes(answering.config))
+                let zone = answering.config.zone
+                output("\(medication): \(onHand) on hand" + (runsOut.map { "; runs out \(Presentation.localTime($0, zone: zone))" } ?? ""))
+                return
             }
             if let client = answering.daemon {
                 var params: [String: JSONValue] = ["medication": .string(medication)]
                 if let set { params["set"] = .number(Double(set)) }
                 if let add { params["add"] = .number(Double(add)) }
-                let result = try answering.call(client, "stock", .object(params))
-                output("\(medication): \(result["stock"].map { RPCMessage.line($0) } ?? "?") on hand")
+                let result = try answering.call(client, "stock", .object(params)).decode(as: StockStatus.self)
+                output("\(medication): \(result.stock) on hand")
                 return
             }
             let store = try answering.openStore()
             var machine = try answering.offlineMachine(store, now: currentInstant())
-            let actions = machine.refill(medication, amount: set ?? add!, add: add != nil)
-            try answering.save(actions, to: store)
+            switch machine.refill(medication, amount: set ?? add!, add: add != nil) {
+            case .failure(let error):
+                throw Failure(message: "dosectl stock: \(error.message)")
+            case .success(let actions):
+                try answering.save(actions, to: store)
+            }
             output("\(medication): \(machine.stock[medication]?.value ?? 0) on hand")
         }
     }
@@ -257,6 +289,9 @@ extension Dosectl {
             if status.due.isEmpty { output("Nothing is due.") }
             for dose in status.due { output(describe(dose)) }
             if let next = status.next { output("next: \(next.medication_name) at \(next.due_local)  [\(next.id)]") }
+            for stock in status.stock ?? [] {
+                output("stock: \(stock.medication): \(stock.stock) on hand" + (stock.runs_out.map { "; runs out \($0)" } ?? ""))
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DoseCore
+import DoseFiles
 
 extension Dosectl {
     /// `dosectl check`: validates the configuration.
@@ -10,7 +11,9 @@ extension Dosectl {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let config = try global.loadConfiguration()
+            let load = ConfigDirectory.load(global.paths.config)
+            guard load.isValid else { throw Failure(message: ConfigErrors(load.errors).description) }
+            let config = load.configuration
             let now = currentInstant()
             output("\(global.paths.config): OK, \(config.medications.count) medication(s), \(config.scheduleCount) schedule(s), zone \(config.zone)")
             for medication in config.medications {

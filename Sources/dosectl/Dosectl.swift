@@ -2,6 +2,7 @@ import ArgumentParser
 import DoseCore
 import DoseFiles
 import DoseProtocol
+import DoseStore
 import Foundation
 
 /// `dosectl`: the command-line companion of dosed (SPEC 8).
@@ -10,6 +11,11 @@ struct Dosectl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dosectl",
         abstract: "Check, list and follow your medication schedules; answer dosed's reminders.",
+        discussion: """
+            Exit status: 0 success; 1 failure (an invalid configuration included); 2 usage error; \
+            3 the daemon is needed but not reachable.
+            """,
+        version: dosedVersion,
         subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Snooze.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
     )
 
@@ -90,12 +96,59 @@ struct GlobalOptions: ParsableArguments {
         Paths(Paths.Flags(config: config, state: state, socket: socket, system: system))
     }
 
-    /// Loads the configuration, or fails with every error as FILE:LINE:COLUMN.
+    /// Loads the configuration file by file (SPEC 5): what is valid, with one warning line on
+    /// stderr naming the files refused. Fails only when the config dir itself is missing.
     func loadConfiguration() throws -> Configuration {
-        switch ConfigDirectory.load(paths.config) {
-        case .success(let config): return config
-        case .failure(let errors): throw Failure(message: errors.description)
+        let load = ConfigDirectory.load(paths.config)
+        if !Paths.isDirectory(paths.config) { throw Failure(message: ConfigErrors(load.errors).description) }
+        if let warning = load.warning { FileHandle.standardError.write(Data(("dosectl: " + warning + "\n").utf8)) }
+        return load.configuration
+    }
+}
+
+extension GlobalOptions {
+    /// The history, read-only use, or nil when there is none yet (reports then show nothing).
+    func existingHistory() throws -> HistoryStore? {
+        let path = paths.state + "/" + HistoryStore.fileName
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try HistoryStore(path: path)
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
         }
+    }
+
+    /// The stock the history records, per medication (empty without a history).
+    func storedStock() throws -> [String: ReminderMachine.Stock] {
+        do {
+            return try existingHistory()?.stock() ?? [:]
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
+        }
+    }
+
+    /// For `anchor = "taken"` schedules: the last takes in the history, when there is one, as the
+    /// daemon's machine knows them (the same query fills its snapshot).
+    func lastTakes(_ config: Configuration) throws -> (String, String) -> Micros? {
+        let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
+        guard !anchored.isEmpty, let history = try existingHistory() else { return { _, _ in nil } }
+        let takes: [String: Micros]
+        do {
+            takes = try history.lastTakes(of: anchored)
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
+        }
+        return { medication, schedule in takes[medication + "/" + schedule] }
+    }
+}
+
+/// A usage error (exit 2) unless `id` matches SPEC 3's id pattern: ids become file names, so one
+/// that does not match never reaches a path.
+func requireMedicationID(_ id: String) throws {
+    guard ConfigDecoder.isValidID(id) else {
+        throw ValidationError("'\(id)' is not a medication id (it must match [a-z0-9][a-z0-9_-]*)")
     }
 }
 

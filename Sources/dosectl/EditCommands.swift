@@ -96,7 +96,7 @@ extension Dosectl {
             @OptionGroup var fields: Fields
 
             func validate() throws {
-                guard ConfigDecoder.isValidID(id) else { throw ValidationError("'\(id)' is not a medication id ([a-z0-9][a-z0-9_-]*)") }
+                try requireMedicationID(id)
                 guard fields.name != nil else { throw ValidationError("--name is required") }
             }
 
@@ -117,6 +117,8 @@ extension Dosectl {
             @Argument(help: "The medication id.") var id: String
             @OptionGroup var fields: Fields
 
+            func validate() throws { try requireMedicationID(id) }
+
             func run() throws {
                 try editMedication(global, id, dryRun: edit.dryRun, command: "med edit") { document in
                     guard document != nil else { throw Failure(message: "dosectl med edit: no medication '\(id)'") }
@@ -130,6 +132,8 @@ extension Dosectl {
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id.") var id: String
+
+            func validate() throws { try requireMedicationID(id) }
 
             func run() throws {
                 try editMedication(global, id, dryRun: edit.dryRun, command: "med remove") { document in

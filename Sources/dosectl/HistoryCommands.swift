@@ -188,7 +188,8 @@ extension Dosectl {
                     let history: [Reports.Entry]
                 }
                 output(try dosectl.json(Export(
-                    exported: RFC3339.utc(reports.now), medications: List.entries(reports.config, now: reports.now),
+                    exported: RFC3339.utc(reports.now), medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
+                                                                      lastTaken: { try? reports.lastTakes()[$0 + "/" + $1] }),
                     history: rows.map { Reports.Entry(row: $0, reports: reports) })))
             }
         }

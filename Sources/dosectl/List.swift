@@ -20,6 +20,8 @@ extension Dosectl {
             var route: String?
             var sites: [String]
             var stock: Int?
+            /// RFC 3339 UTC, or nil.
+            var runs_out: String?
             var schedules: [ScheduleEntry]
 
             func encode(to encoder: any Encoder) throws {
@@ -30,9 +32,10 @@ extension Dosectl {
                 try c.encode(route, forKey: .route)
                 try c.encode(sites, forKey: .sites)
                 try c.encode(stock, forKey: .stock)
+                try c.encode(runs_out, forKey: .runs_out)
                 try c.encode(schedules, forKey: .schedules)
             }
-            enum CodingKeys: String, CodingKey { case id, name, dose, route, sites, stock, schedules }
+            enum CodingKeys: String, CodingKey { case id, name, dose, route, sites, stock, runs_out, schedules }
         }
 
         /// One schedule of `list --json`: `on` (as written: a string or an array) or `every`.
@@ -59,33 +62,41 @@ extension Dosectl {
         }
 
         /// `list --json`'s array (also `export`'s `medications`).
-        static func entries(_ config: Configuration, now: Micros) -> [Entry] {
+        /// - Parameters:
+        ///   - stock: the history's stock of each medication (SPEC 8: `stock` is the stock on hand).
+        ///   - lastTaken: the last takes, for `anchor = "taken"`.
+        static func entries(_ config: Configuration, now: Micros, stock: [String: ReminderMachine.Stock],
+                            lastTaken: (String, String) -> Micros?) -> [Entry] {
             var entries: [Entry] = []
             for medication in config.medications {
                 var schedules: [ScheduleEntry] = []
                 for schedule in medication.schedules {
-                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id))
+                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id),
+                                               lastTaken: lastTaken)
                     schedules.append(ScheduleEntry(
                         id: schedule.id, text: medication.scheduleTexts[schedule.id]!,
                         paused: schedule.paused || schedule.pausedUntil.map { $0.instant(in: config.zone(for: schedule)) > now } == true,
                         next: Presentation.messages(next, config: config).first))
                 }
+                let onHand = ReminderMachine.Stock.onHand(stored: stock[medication.id], configured: medication.stock)
+                let runsOut = config.runsOut(medication.id, stock: onHand, after: now, lastTaken: lastTaken)
                 entries.append(Entry(id: medication.id, name: medication.name, dose: medication.dose, route: medication.route,
-                                     sites: medication.sites, stock: medication.stock, schedules: schedules))
+                                     sites: medication.sites, stock: onHand, runs_out: runsOut.map(RFC3339.utc),
+                                     schedules: schedules))
             }
             return entries
         }
 
         func run() throws {
             let config = try global.loadConfiguration()
-            let entries = Self.entries(config, now: currentInstant())
+            let entries = Self.entries(config, now: currentInstant(), stock: try global.storedStock(), lastTaken: try global.lastTakes(config))
             if json {
                 output(try dosectl.json(entries))
                 return
             }
             if entries.isEmpty { output("No medications in \(global.paths.config)/medications.") }
             for (medication, entry) in zip(config.medications, entries) {
-                let stock = medication.stock.map { ", stock \($0)" } ?? ""
+                let stock = entry.stock.map { ", \($0) on hand" } ?? ""
                 output("\(medication.id)  \(Presentation.what(medication))\(stock)")
                 if !medication.sites.isEmpty { output("  sites: \(medication.sites.joined(separator: ", "))") }
                 for (schedule, scheduleEntry) in zip(medication.schedules, entry.schedules) {

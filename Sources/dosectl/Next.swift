@@ -15,7 +15,7 @@ extension Dosectl {
         @Argument(help: "A medication (MED) or one schedule (MED/SCHED).")
         var target: String?
 
-        @Option(name: [.customShort("n"), .long], help: "How many doses.")
+        @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "How many doses (0 to \(Limits.listing)).")
         var count = 10
 
         @Option(help: "Start after this time (exclusive), like systemd-analyze's --base-time.")
@@ -25,27 +25,13 @@ extension Dosectl {
         var json = false
 
         func validate() throws {
-            guard count >= 0 else { throw ValidationError("-n must be zero or more, not \(count)") }
+            guard (0...Limits.listing).contains(count) else { throw ValidationError(Limits.message("-n", 0...Limits.listing, count)) }
             if let target {
                 let filter = ScheduleFilter(parsing: target)
                 guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
                       filter.schedule.map(ConfigDecoder.isValidID) ?? true
                 else { throw ValidationError("'\(target)' is not MED or MED/SCHED") }
             }
-        }
-
-        /// For `anchor = "taken"` schedules: the last takes in the history, when there is one.
-        func lastTakes(_ config: Configuration) throws -> (String, String) -> Micros? {
-            let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
-            let path = global.paths.state + "/" + HistoryStore.fileName
-            guard !anchored.isEmpty, FileManager.default.fileExists(atPath: path) else { return { _, _ in nil } }
-            let takes: [String: Micros]
-            do {
-                takes = try HistoryStore(path: path).lastTakes(of: anchored)
-            } catch {
-                throw Failure(message: "dosectl next: \(error)")
-            }
-            return { medication, schedule in takes[medication + "/" + schedule] }
         }
 
         func run() throws {
@@ -68,7 +54,7 @@ extension Dosectl {
                     throw Failure(message: "dosectl next: medication '\(medication)' has no schedule '\(schedule)'")
                 }
             }
-            let doses = config.upcoming(after: after, count: count, filter: filter, lastTaken: try lastTakes(config))
+            let doses = config.upcoming(after: after, count: count, filter: filter, lastTaken: try global.lastTakes(config))
             if json {
                 output(try dosectl.json(Presentation.messages(doses, config: config)))
                 return

@@ -14,6 +14,13 @@ enum Presentation {
         return "\(weekday) \(RFC3339.civil(wall)) \(clock) \(RFC3339.offset(offset))"
     }
 
+    /// `20:14` (`20:14:30` with seconds), in `zone`.
+    static func clock(_ instant: Micros, zone: ZoneRules) -> String {
+        let wall = WallTime(local: zone.wall(at: instant))
+        let text = RFC3339.clock(WallTime(local: wall.local - wall.local % Civil.second))
+        return text.hasSuffix(":00") ? String(text.dropLast(3)) : text
+    }
+
     /// `Interferon alfa (Intron A), 3 million units, subcutaneous`.
     static func what(_ medication: Medication) -> String {
         ([medication.name] + [medication.dose, medication.route].compactMap { $0 }).joined(separator: ", ")

@@ -11,15 +11,14 @@ struct Reports {
     let store: HistoryStore
     let now: Micros
 
-    /// Opens the existing history read-write (a missing one is an error: nothing to report).
+    /// Opens the existing history; without one (nothing recorded yet), an empty one in memory, so
+    /// every report is empty rather than an error (SPEC 8).
     init(global: GlobalOptions) throws {
         config = try global.loadConfiguration()
-        let path = global.paths.state + "/" + HistoryStore.fileName
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw Failure(message: "dosectl: no history at \(path) (dosed has not run and no dose was recorded yet)")
-        }
         do {
-            store = try HistoryStore(path: path)
+            store = try global.existingHistory() ?? HistoryStore()
+        } catch let failure as Failure {
+            throw failure
         } catch {
             throw Failure(message: "dosectl: \(error)")
         }
@@ -41,7 +40,8 @@ struct Reports {
 
     /// Every dose due in the period (answered, missed, open or to come) and every note, in time order.
     func history(since: Micros, until: Micros, medication: String?) throws -> [Row] {
-        let stored = try store.records(since: since, until: until, medication: medication)
+        let stored = try store.records(since: since, until: until, medication: medication,
+                                       answeredAhead: config.longestWindow)
         var byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         let scheduled = config.dueRecords(
             since: since, until: until, now: now, medication: medication, stored: byID,
@@ -143,8 +143,9 @@ struct Reports {
             }
             return instant
         }
-        let start = try since.map { try parse($0, "--since") } ?? defaultSince ?? .min / 2
         let end = try until.map { try parse($0, "--until") } ?? now
+        // Without --since, the period starts at the default or, if --until is earlier, there.
+        let start = try since.map { try parse($0, "--since") } ?? min(defaultSince ?? .min / 2, end)
         guard start <= end else {
             throw Failure(message: "dosectl \(command): --since is after --until", code: ExitStatus.usage)
         }

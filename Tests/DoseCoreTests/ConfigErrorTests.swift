@@ -47,7 +47,7 @@ struct ConfigErrorTests {
              expected: ["1:1: 'Interferon' is not a valid medication id"]),
         Case(name: "cycle forms",
              text: "name = \"x\"\n[[schedule]]\nid = \"a\"\nevery = \"8h\"\nfirst = 2026-12-01T08:00:00\ncycle = { doses = 14, on = \"5d\", off = \"9d\" }\n[[schedule]]\nid = \"b\"\nevery = \"8h\"\nfirst = 2026-12-01T08:00:00\ncycle = { doses = 0 }\n[[schedule]]\nid = \"c\"\non = \"daily\"\ncycle = { on = \"5d\", off = \"9d\" }\n",
-             expected: ["6:23: 'cycle' has either 'doses' or 'on'", "11:1: 'cycle' needs 'off'", "11:19: 'schedule[1].cycle.doses' must be at least 1",
+             expected: ["6:23: 'cycle' has either 'doses' or 'on'", "11:1: 'cycle' needs 'off'", "11:19: 'schedule[1].cycle.doses' must be 1 to 10000, not 0",
                         "15:1: 'cycle' on an 'on' schedule needs 'start'"]),
         Case(name: "bounds out of order, count without start, anchor misuse",
              text: "name = \"x\"\n[[schedule]]\nid = \"a\"\non = \"daily\"\nstart = 2027-01-01\nend = 2026-12-31\n[[schedule]]\nid = \"b\"\non = \"daily\"\ncount = 3\nanchor = \"taken\"\n",

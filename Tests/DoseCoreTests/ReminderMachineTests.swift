@@ -196,9 +196,9 @@ struct ReminderMachineTests {
         }
         #expect(all == ["taken", "taken", "low-stock", "taken"])
         #expect(machine.stock["interferon"]?.value == 1)
-        #expect(Self.events(machine.refill("interferon", amount: 10, add: true)).isEmpty)
+        #expect(Self.events(try machine.refill("interferon", amount: 10, add: true).get()).isEmpty)
         #expect(machine.stock["interferon"]?.value == 11)
-        #expect(Self.events(machine.refill("interferon", amount: 2, add: false)) == ["low-stock"])
+        #expect(Self.events(try machine.refill("interferon", amount: 2, add: false).get()) == ["low-stock"])
     }
 
     @Test("reload keeps answers and repeats no reminder; the new schedule applies")

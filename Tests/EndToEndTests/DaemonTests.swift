@@ -285,8 +285,8 @@ struct DaemonTests {
             done.signal()
         }
         let driver = try harness.client()
-        let batch = "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"reload"}"#, count: 1000).joined(separator: ",") + "]"
-        for _ in 0..<(reloads / 1000) { driver.sendLine(batch) }
+        let batch = "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"reload"}"#, count: 100).joined(separator: ",") + "]"
+        for _ in 0..<(reloads / 100) { driver.sendLine(batch) }
         #expect(done.wait(timeout: .now() + 60) == .success)
         #expect(received == reloads)
         // The stuck one was disconnected: draining it reaches the end of the stream.
