@@ -18,7 +18,7 @@ INSTALLED = $(BINDIR)/dosed $(BINDIR)/dosectl $(UNITDIR)/dosed-system.service \
 	$(SYSUSERSDIR)/dosed.conf $(DATADIR)/doc/dosed/examples \
 	$(DATADIR)/bash-completion/completions/dosectl $(DATADIR)/zsh/site-functions/_dosectl \
 	$(DATADIR)/fish/vendor_completions.d/dosectl.fish $(DATADIR)/man/man1/dosectl.1 \
-	$(DATADIR)/man/man8/dosed.8
+	$(DATADIR)/man/man8/dosed.8 $(DATADIR)/man/man5/dosed.toml.5
 
 all: build
 
@@ -79,8 +79,8 @@ install: deps
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(USERUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
 	  "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DATADIR)/doc/dosed/examples/medications" \
 	  "$(DESTDIR)$(DATADIR)/bash-completion/completions" "$(DESTDIR)$(DATADIR)/zsh/site-functions" \
-	  "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d" "$(DESTDIR)$(DATADIR)/man/man1" "$(DESTDIR)$(DATADIR)/man/man8"; \
-	install -m 0755 "$$bin/dosed" "$$bin/dosectl" "$(DESTDIR)$(BINDIR)/"; \
+	  "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d" "$(DESTDIR)$(DATADIR)/man/man1" "$(DESTDIR)$(DATADIR)/man/man5" "$(DESTDIR)$(DATADIR)/man/man8"; \
+	install -s -m 0755 "$$bin/dosed" "$$bin/dosectl" "$(DESTDIR)$(BINDIR)/"; \
 	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed-system.service > "$(DESTDIR)$(UNITDIR)/dosed-system.service"; \
 	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed.service > "$(DESTDIR)$(USERUNITDIR)/dosed.service"; \
 	install -m 0644 systemd/dosed.socket "$(DESTDIR)$(USERUNITDIR)/"; \
@@ -94,7 +94,8 @@ install: deps
 	man=$$(mktemp -d); \
 	$(SWIFT) package --allow-writing-to-directory "$$man" generate-manual --output-directory "$$man" >/dev/null; \
 	install -m 0644 "$$man/dosectl.1" "$(DESTDIR)$(DATADIR)/man/man1/"; rm -rf "$$man"; \
-	install -m 0644 doc/dosed.8 "$(DESTDIR)$(DATADIR)/man/man8/"
+	install -m 0644 doc/dosed.8 "$(DESTDIR)$(DATADIR)/man/man8/"; \
+	install -m 0644 doc/dosed.toml.5 "$(DESTDIR)$(DATADIR)/man/man5/"
 	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; \
 	  systemd-sysusers 2>/dev/null || true; systemctl daemon-reload 2>/dev/null || true; fi
 	@echo "Installed under $(DESTDIR)$(PREFIX). Start it: systemctl --user enable --now dosed"

@@ -50,7 +50,7 @@ struct SystemZoneTests {
         let link = dir.appendingPathComponent("localtime").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/usr/share/zoneinfo/Pacific/Chatham")
         let file = dir.appendingPathComponent("timezone").path
-        try "Asia/Tokyo\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "Asia/Tokyo\n".write(toFile: file, atomically: false, encoding: .utf8)
         #expect(ConfigDirectory.systemZone(environment: ["TZ": ":Europe/London"], localtime: link, timezoneFile: file).identifier == "Europe/London")
         #expect(ConfigDirectory.systemZone(environment: [:], localtime: link, timezoneFile: file).identifier == "Pacific/Chatham")
         #expect(ConfigDirectory.systemZone(environment: [:], localtime: dir.path + "/none", timezoneFile: file).identifier == "Asia/Tokyo")

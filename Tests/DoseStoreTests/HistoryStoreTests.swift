@@ -78,7 +78,7 @@ struct HistoryStoreTests {
     func corrupt() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("corrupt-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try "this is not sqlite".write(toFile: path, atomically: true, encoding: .utf8)
+        try "this is not sqlite".write(toFile: path, atomically: false, encoding: .utf8)
         #expect { try HistoryStore(path: path) } throws: { "\($0)".contains("not a database") }
     }
 }

@@ -19,12 +19,12 @@ final class DaemonHarness: @unchecked Sendable {
         root = URL(fileURLWithPath: "/tmp").appendingPathComponent("dosed-d-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: config.appendingPathComponent("medications"), withIntermediateDirectories: true)
         for (id, text) in medications { try write(id, text) }
-        if let main { try main.write(to: config.appendingPathComponent("dosed.toml"), atomically: true, encoding: .utf8) }
+        if let main { try replaceFile(config.appendingPathComponent("dosed.toml"), with: main) }
     }
 
     /// Writes (or replaces) a medication file.
     func write(_ id: String, _ text: String) throws {
-        try text.write(to: config.appendingPathComponent("medications/\(id).toml"), atomically: true, encoding: .utf8)
+        try replaceFile(config.appendingPathComponent("medications/\(id).toml"), with: text)
     }
 
     /// Starts dosed (behind `launcher`, e.g. systemd-socket-activate) and waits until its socket answers.

@@ -372,7 +372,7 @@ struct DaemonTests {
         let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
         defer { harness.remove() }
         try FileManager.default.createDirectory(at: harness.state, withIntermediateDirectories: true)
-        try "not a database, not at all".write(to: harness.state.appendingPathComponent("history.sqlite"), atomically: true, encoding: .utf8)
+        try "not a database, not at all".write(to: harness.state.appendingPathComponent("history.sqlite"), atomically: false, encoding: .utf8)
         let corrupt = try execute("dosed", harness.flags)
         #expect(corrupt.status == 1)
         #expect(corrupt.stderr.contains("cannot open the history") && corrupt.stderr.contains("not a database"))

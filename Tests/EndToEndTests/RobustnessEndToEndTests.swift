@@ -79,7 +79,7 @@ struct RobustnessEndToEndTests {
 
     static func socat(_ text: String, _ socket: String, newline: Bool = true) throws -> Outcome {
         let input = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("socat-\(UUID().uuidString)")
-        try (text + (newline ? "\n" : "")).write(to: input, atomically: true, encoding: .utf8)
+        try (text + (newline ? "\n" : "")).write(to: input, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
         return try execute("/bin/sh", ["-c", "socat - UNIX-CONNECT:\(socket) < \(input.path)"])
     }
@@ -265,7 +265,7 @@ struct RobustnessEndToEndTests {
         let dir = try ConfigDir(["medications/tablet.toml": "name = \"T\"\n"])
         defer { dir.remove() }
         let victim = dir.url.deletingLastPathComponent().appendingPathComponent("victim-\(UUID().uuidString.prefix(6)).toml")
-        try "name = \"Victim\"\n".write(to: victim, atomically: true, encoding: .utf8)
+        try "name = \"Victim\"\n".write(to: victim, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: victim) }
         let relative = "../../" + victim.deletingPathExtension().lastPathComponent
         for command in [["med", "remove", relative], ["med", "edit", relative, "--stock", "5"], ["stock", relative, "--set", "1"]] {

@@ -75,7 +75,7 @@ struct ConfigDir {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("dosed-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url.appendingPathComponent("medications"), withIntermediateDirectories: true)
         for (name, text) in files {
-            try text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try replaceFile(url.appendingPathComponent(name), with: text)
         }
     }
 
@@ -84,3 +84,14 @@ struct ConfigDir {
 
 /// Instants from RFC 3339 text, for readable tests.
 func at(_ text: String) -> Int64 { RFC3339.parse(text)! }
+
+/// Writes `text` to a hidden file beside `url` and renames it over `url`: a watcher never sees a
+/// half-written file. (Foundation's `atomically: true` leaves a `/tmp/TemporaryDirectory.*`
+/// behind on every write on Linux.)
+func replaceFile(_ url: URL, with text: String) throws {
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    try text.write(to: temporary, atomically: false, encoding: .utf8)
+    guard rename(temporary.path, url.path) == 0 else {
+        throw HarnessError(message: "cannot rename \(temporary.path) to \(url.path)")
+    }
+}

@@ -15,7 +15,7 @@ struct SystemdFilesTests {
         for name in ["dosed.service", "dosed.socket", "dosed-system.service"] {
             let text = try String(contentsOf: packageRoot.appendingPathComponent("systemd/\(name)"), encoding: .utf8)
             try text.replacingOccurrences(of: "/usr/local/bin/dosed", with: product("dosed").path)
-                .write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                .write(to: dir.appendingPathComponent(name), atomically: false, encoding: .utf8)
         }
         return dir
     }
