@@ -36,6 +36,7 @@ let package = Package(
                 "DoseCore", "DoseFiles", "DoseStore", "DoseProtocol", "DoseSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -81,9 +81,10 @@ private struct Parser {
 
     mutating func parse(into expression: inout CalendarExpression) throws(CalendarSyntaxError) {
         guard length > 0 else { throw error("empty calendar expression") }
-        if chars[0].isWhitespace || chars[length - 1].isWhitespace {
-            throw error("leading or trailing blanks", at: chars[0].isWhitespace ? 0 : length - 1)
-        }
+        // As systemd: no leading blank; trailing blanks only after a date or weekdays (where
+        // the time may be left out), never after a time, a shorthand or a zone.
+        if chars[0].isWhitespace { throw error("leading blank", at: 0) }
+        if let tab = chars.firstIndex(where: { $0.isWhitespace && $0 != " " }) { throw error("a blank other than a space", at: tab) }
         expression.zoneIdentifier = takeZone()
         let body = String(chars[index..<length]).lowercased()
         if Self.applyShorthand(body, to: &expression) { return }
@@ -112,8 +113,8 @@ private struct Parser {
         } else {
             return nil
         }
+        // Exactly one blank goes with the zone (as systemd): more is a trailing blank.
         length = space
-        while length > index, chars[length - 1] == " " { length -= 1 }
         return zone
     }
 
@@ -304,6 +305,7 @@ private struct Parser {
         var components: [CalendarExpression.Component] = []
         while true {
             guard components.count < 240 else { throw error("too many values in one field") }
+            let begin = index
             var component = CalendarExpression.Component(start: try value(seconds: seconds))
             if current == ".", index + 1 < length, chars[index + 1] == "." {
                 index += 2
@@ -314,11 +316,16 @@ private struct Parser {
                 index += 1
                 component.step = try value(seconds: seconds)
                 guard component.step > 0 else { throw error("a repetition must be greater than zero") }
+            } else if seconds, component.stop >= 0, component.start + component.step > component.stop {
+                // systemd: a seconds range without a repetition steps by one second.
+                throw error("seconds range \(CalendarExpression.formatSeconds(component.start))..\(CalendarExpression.formatSeconds(component.stop)) holds no whole second after its start; give a repetition such as /0.5", at: begin)
             }
+            // systemd's normalization: the range ends on its last repetition, and a range of
+            // one value is that value (so `02..02` and `4..04/100` are 02:00 and 04:00).
             if component.stop > component.start, component.step > 0 {
                 component.stop -= (component.stop - component.start) % component.step
-                if component.stop == component.start { component = .init(start: component.start) }
             }
+            if component.stop >= 0, component.stop == component.start { component = .init(start: component.start) }
             components.append(component)
             try expectFieldEnd()
             guard current == "," else { break }

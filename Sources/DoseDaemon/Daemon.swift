@@ -121,13 +121,20 @@ public final class Daemon: @unchecked Sendable {
         logger.info("dosed started: \(machine.config.scheduleCount) schedule(s), socket \(socketPath)")
     }
 
-    /// Stops serving, records the time, and exits.
+    /// Stops in the order of swift-service-lifecycle's graceful shutdown: what is already queued
+    /// on the engine runs first (the stop itself is queued behind it), then every client gets
+    /// the replies written to it and is closed, running hooks are ended, the time is recorded
+    /// (the next start catches up from it), and dosed exits 0.
     public func stop() {
+        dispatchPrecondition(condition: .onQueue(queue))
         notifier.stopping()
-        server?.shutdown()
-        try? store.setLastAlive(Self.now())
-        logger.info("dosed stopped")
-        exit(0)
+        queue.async { [self] in
+            server?.shutdown()
+            hooks.stopAll()
+            try? store.setLastAlive(Self.now())
+            logger.info("dosed stopped")
+            exit(0)
+        }
     }
 
     private func tick() {

@@ -1,5 +1,6 @@
 import DoseCore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Runs `[hooks]` commands with `/bin/sh -c` and the event's `DOSED_*` fields as environment.
 ///
@@ -10,6 +11,8 @@ final class HookRunner: Sendable {
     /// Called with the hook's name and what went wrong.
     private let report: @Sendable (String, String) -> Void
     let timeout: TimeInterval
+    /// Process groups of the hooks running now.
+    private let running = NIOLockedValueBox<Set<pid_t>>([])
 
     init(timeout: TimeInterval = 30, report: @escaping @Sendable (String, String) -> Void) {
         self.report = report
@@ -38,6 +41,7 @@ final class HookRunner: Sendable {
              finished: (@Sendable () -> Void)? = nil) {
         let report = self.report
         let timeout = self.timeout
+        let running = self.running
         queue.async {
             defer { finished?() }
             let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
@@ -45,6 +49,8 @@ final class HookRunner: Sendable {
                 report(name, "could not start: \(String(cString: strerror(errno)))")
                 return
             }
+            running.withLockedValue { _ = $0.insert(pid) }
+            defer { running.withLockedValue { _ = $0.remove(pid) } }
             let exited = DispatchSemaphore(value: 0)
             nonisolated(unsafe) var status: Int32 = 0
             Thread.detachNewThread {
@@ -64,6 +70,12 @@ final class HookRunner: Sendable {
                 report(name, "exited with status \((status >> 8) & 0xff)")
             }
         }
+    }
+
+    /// Ends every running hook and everything it started (SIGTERM to each process group), as
+    /// dosed stops.
+    func stopAll() {
+        for group in running.withLockedValue({ $0 }) { kill(-group, SIGTERM) }
     }
 
     /// posix_spawn with a new process group, stdin from /dev/null.

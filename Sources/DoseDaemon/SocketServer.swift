@@ -1,6 +1,7 @@
 import DoseProtocol
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -66,6 +67,8 @@ public final class SocketServer: Sendable {
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    /// The connected clients, to close them in order when dosed stops.
+    private let clients: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
     public let path: String
     /// Whether this server made the socket file (and so removes it); not when systemd passed it.
     private let ownsPath: Bool
@@ -75,12 +78,17 @@ public final class SocketServer: Sendable {
         self.path = path
         ownsPath = descriptor == nil
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        self.clients = clients
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 * 1024, high: Self.writeLimit))
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                let key = ObjectIdentifier(channel)
+                clients.withLockedValue { $0[key] = channel }
+                channel.closeFuture.whenComplete { _ in _ = clients.withLockedValue { $0.removeValue(forKey: key) } }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))
                 }
             }
@@ -115,9 +123,15 @@ public final class SocketServer: Sendable {
         public var description: String { "another dosed is already serving \(path)" }
     }
 
-    /// Stops listening and closes every connection.
+    /// Stops listening, then closes every connection once what was written to it is flushed (the
+    /// close is queued on the event loop behind every reply already sent), then stops.
     public func shutdown() {
         try? channel.close().wait()
+        let open = clients.withLockedValue { Array($0.values) }
+        let closed = open.map { client in
+            client.eventLoop.flatSubmit { client.close() }.recover { _ in }
+        }
+        _ = try? EventLoopFuture.andAllComplete(closed, on: group.next()).wait()
         try? group.syncShutdownGracefully()
         if ownsPath { unlink(path) }
     }

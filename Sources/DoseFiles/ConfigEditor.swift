@@ -44,6 +44,7 @@ public struct ConfigEditor {
         }
         let lock = try Self.lock(directory + "/.dosectl.lock")
         defer { close(lock) }
+        Self.removeStaleTemporaries(in: directory + "/medications")
         let path = path(of: medication)
         let oldFile = FileManager.default.fileExists(atPath: path) ? ConfigDirectory.read(path) : nil
         if let problem = oldFile?.problem { throw EditError(description: "\(path):1:1: \(problem)") }
@@ -83,6 +84,17 @@ public struct ConfigEditor {
         let defaults = ConfigDecoder.load(main: main, medications: [], systemZone: systemZone).configuration.defaults
         if case .failure(let errors) = ConfigDecoder.medication(SourceFile(path: path, text: text), defaults: defaults) {
             throw EditError(description: errors.description + "\nThe edit was refused; nothing was changed.")
+        }
+    }
+
+    /// Removes `.NAME.PID.tmp` files left by edits that were killed: under the lock, a temporary
+    /// whose process is gone is nobody's.
+    static func removeStaleTemporaries(in directory: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropLast(4).split(separator: ".")
+            guard let pid = parts.last.flatMap({ pid_t($0) }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 

@@ -17,6 +17,10 @@ public final class HistoryStore: Sendable {
     }
 
     /// Opens (creating if needed) the history at `path`; creates its directory with `mode`.
+    ///
+    /// The file is created with the directory's mode less execute bits (0600 in user mode, 0640
+    /// in system mode) whatever the umask, and SQLite gives its `-wal` and `-shm` files the same
+    /// mode. A symbolic link at any of the three paths is refused, never followed.
     public init(path: String, directoryMode: Int = 0o700) throws {
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -24,17 +28,41 @@ public final class HistoryStore: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: directoryMode])
             }
+            try Self.prepareFile(path, mode: mode_t(directoryMode & 0o666))
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Checkpoint every 64 pages (256 KiB) and truncate the WAL back to that size, so
+                // it never grows into megabytes on a small disk.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 64")
+                try db.execute(sql: "PRAGMA journal_size_limit = 262144")
             }
             writer = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(writer)
+        } catch let error as OpenError {
+            throw error
         } catch let error as DatabaseError {
             throw OpenError(description: "cannot open the history \(path): \(error.message ?? "\(error)")")
         } catch {
             throw OpenError(description: "cannot open the history \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Refuses symbolic links at the history's paths and creates the file with `mode`.
+    static func prepareFile(_ path: String, mode: mode_t) throws {
+        for candidate in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            if lstat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                throw OpenError(description: "cannot open the history \(path): \(candidate) is a symbolic link; dosed never follows one there (remove it)")
+            }
+        }
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
+        if fd >= 0 {
+            fchmod(fd, mode)
+            close(fd)
+        } else if errno != EEXIST {
+            throw OpenError(description: "cannot create the history \(path): \(String(cString: strerror(errno)))")
         }
     }
 

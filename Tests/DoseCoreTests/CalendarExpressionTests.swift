@@ -104,7 +104,7 @@ struct CalendarExpressionTests {
         ("*-02-30", "never elapses"),
         ("Mon 2026-11-27", "never elapses"),
         ("", "empty"),
-        (" daily", "blanks"),
+        (" daily", "leading blank"),
         ("*:*/5", "0/N"),
         ("25:00", "hour out of range"),
         ("*-13-01", "month out of range"),
