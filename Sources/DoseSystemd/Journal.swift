@@ -37,11 +37,18 @@ public final class Journal: Sendable {
 
     /// The entry as `journalctl -o short` prints it: `Nov 28 20:00:00 dosed[1234]: message`, one
     /// line per line of the message, each with the time and identifier.
-    public static func shortLine(_ fields: [(String, String)], at date: Date, pid: Int32 = getpid()) -> String {
+    /// - Parameter utcOffset: seconds east of UTC to show the time in (default: local time).
+    public static func shortLine(_ fields: [(String, String)], at date: Date, pid: Int32 = getpid(),
+                                 utcOffset: Int? = nil) -> String {
         let message = fields.first { $0.0 == "MESSAGE" }?.1 ?? ""
         var time = time_t(date.timeIntervalSince1970)
         var parts = tm()
-        localtime_r(&time, &parts)
+        if let utcOffset {
+            time += time_t(utcOffset)
+            gmtime_r(&time, &parts)
+        } else {
+            localtime_r(&time, &parts)
+        }
         var text = [CChar](repeating: 0, count: 32)
         let length = strftime(&text, text.count, "%b %d %H:%M:%S", &parts)
         let stamp = String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -1,4 +1,5 @@
 import DoseCore
+import DoseStore
 import Foundation
 import Testing
 
@@ -273,6 +274,83 @@ struct RobustnessEndToEndTests {
             #expect(outcome.status == 2, "\(command): \(outcome.stderr)")
         }
         #expect(try String(contentsOf: victim, encoding: .utf8) == "name = \"Victim\"\n")
+    }
+}
+
+extension RobustnessEndToEndTests {
+    // MARK: - Files (#10.7)
+
+    @Test("history files are 0600 whatever the umask; a symlink at the history path is refused; stale temporaries go; the WAL stays small")
+    func files() throws {
+        let dir = try ConfigDir(["medications/tablet.toml": "name = \"T\"\nstock = 5\n"])
+        defer { dir.remove() }
+        let state = dir.path + "/state"
+        // Given umask 000, when dosectl creates the history
+        let made = try execute("/bin/sh", ["-c", "umask 000; exec \(product("dosectl").path) take tablet --config \(dir.path) --state \(state)"])
+        #expect(made.status == 0, "\(made.stderr)")
+        for suffix in ["", "-wal", "-shm"] {
+            var info = stat()
+            if stat(state + "/history.sqlite" + suffix, &info) == 0 {
+                #expect(info.st_mode & 0o777 == 0o600, "history.sqlite\(suffix): \(String(info.st_mode & 0o777, radix: 8))")
+            }
+        }
+        // A symlink planted at the history path is refused, its target untouched
+        let planted = dir.path + "/planted"
+        try FileManager.default.createDirectory(atPath: planted, withIntermediateDirectories: true)
+        let target = dir.path + "/precious"
+        try "precious".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: planted + "/history.sqlite", withDestinationPath: target)
+        let refused = try dosectl(["take", "tablet", "--config", dir.path, "--state", planted])
+        #expect(refused.status == 1 && refused.stderr.contains("symbolic link"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious")
+        // A temporary left by a killed edit (its process is gone) is removed by the next edit
+        let stale = dir.path + "/medications/.tablet.toml.999999.tmp"
+        try "half".write(toFile: stale, atomically: false, encoding: .utf8)
+        #expect(try dosectl(["med", "edit", "tablet", "--dose", "1 tablet", "--config", dir.path, "--state", state]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+    }
+
+    @Test("the WAL stays small under many answers")
+    func smallWAL() throws {
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600, stock: 100_000)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        for _ in 0..<1500 { _ = try client.call("take", ["medication": "interferon", "note": String(repeating: "n", count: 500)]) }
+        var info = stat()
+        #expect(stat(harness.state.path + "/history.sqlite-wal", &info) == 0)
+        #expect(info.st_size < 1_000_000, "WAL of \(info.st_size) bytes")
+    }
+
+    // MARK: - Stop (#10.8)
+
+    @Test("SIGTERM: queued requests are answered or the client closed, hooks are ended, last-alive recorded, exit 0")
+    func gracefulStop() throws {
+        let pgidFile = FileManager.default.temporaryDirectory.appendingPathComponent("hook-pgid-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: pgidFile) }
+        let hooks = "[hooks]\non_due = 'ps -o pgid= $$ > \(pgidFile.path); sleep 60 & sleep 60'\n"
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 1, window: "1h", before: "[]")], main: hooks)
+        defer { harness.remove() }
+        try harness.start()
+        for _ in 0..<50 where !FileManager.default.fileExists(atPath: pgidFile.path) { Thread.sleep(forTimeInterval: 0.1) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let pgid = try #require(Int32((try? String(contentsOf: pgidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        #expect(kill(-pgid, 0) == 0)
+        let client = try harness.client()
+        for id in 1...20 { client.sendLine(#"{"jsonrpc":"2.0","id":\#(id),"method":"status"}"#) }
+        let before = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        kill(harness.pid, SIGTERM)
+        var replies = 0
+        while let reply = client.readJSON() { if reply["result"] != nil { replies += 1 } }
+        // Every reply that came is whole, and the stream ends (closed), never hangs.
+        #expect(replies <= 20)
+        harness.process?.waitUntilExit()
+        #expect(harness.process?.terminationStatus == 0)
+        // The group's processes die at once; give their reaping a moment.
+        for _ in 0..<30 where kill(-pgid, 0) == 0 { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(kill(-pgid, 0) != 0, "the hook's process group outlived dosed")
+        let alive = try HistoryStore(path: harness.state.path + "/history.sqlite").lastAlive()
+        #expect((alive ?? 0) >= before)
     }
 }
 

@@ -1,0 +1,38 @@
+import DoseCore
+import DoseSystemd
+import Foundation
+import Testing
+
+/// Without a journal (a terminal, a container) the entries go to stderr as `journalctl -o short`
+/// prints them, and a repeat or an escalation reads differently from the first reminder.
+@Suite("Journal lines on stderr")
+struct JournalLineTests {
+    @Test("time, identifier and pid, then the message; each line of a message gets its own prefix")
+    func shortLine() {
+        let date = Date(timeIntervalSince1970: TimeInterval(RFC3339.parse("2026-11-30T20:00:00Z")! / Civil.second))
+        let line = Journal.shortLine([("MESSAGE", "Time for Interferon — due 20:00"), ("PRIORITY", "5")], at: date, pid: 42, utcOffset: 0)
+        #expect(line == "Nov 30 20:00:00 dosed[42]: Time for Interferon — due 20:00\n")
+        #expect(Journal.shortLine([("MESSAGE", "x")], at: date, pid: 42, utcOffset: 3600).hasPrefix("Nov 30 21:00:00 "))
+        let two = Journal.shortLine([("MESSAGE", "a\nb")], at: date, pid: 42, utcOffset: 0)
+        #expect(two == "Nov 30 20:00:00 dosed[42]: a\nNov 30 20:00:00 dosed[42]: b\n")
+    }
+
+    @Test("the first reminder, a repeat and an escalated repeat read differently")
+    func repeats() throws {
+        let file = SourceFile(path: "medications/interferon.toml", text: "name = \"Interferon\"\n[[schedule]]\nid = \"e\"\non = \"20:00\"\ntimezone = \"UTC\"\n")
+        let config = try ConfigDecoder.decode(main: nil, medications: [file], systemZone: .utc).get()
+        var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "e", due: RFC3339.parse("2026-11-30T20:00:00Z")!))
+        record.reminders = 1
+        var first = Event(kind: .reminder, dose: record)
+        first.first = true
+        record.reminders = 3
+        let again = Event(kind: .reminder, dose: record)
+        var warning = again
+        warning.warning = true
+        let messages = [first, again, warning].map { EventFields.message($0, config: config) }
+        #expect(messages[0] == "Time for Interferon — due 20:00")
+        #expect(messages[1] == "Time for Interferon — due 20:00 (reminder 3)")
+        #expect(messages[2] == "Overdue: Interferon — due 20:00 (reminder 3)")
+        #expect(Set(messages).count == 3)
+    }
+}
