@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= config
 PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps build release run test bench clean install uninstall
+.PHONY: all deps test-deps build release run test fuzz bench clean install uninstall
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [CONFIGURATION=release]
 CONFIGURATION ?= release
@@ -67,6 +67,15 @@ test: deps test-deps
 	scripts/check-install.sh
 	scripts/with-journald.sh $(SWIFT) test --skip-build
 
+# Fuzzing with libFuzzer and AddressSanitizer (FuzzTesting/): every target for FUZZ_TIME seconds.
+# Findings land in FuzzTesting/FailCases/, which `make test` replays. MERGE=1 keeps new inputs.
+FUZZ_TIME ?= 60
+fuzz: deps
+	# SwiftPM does not notice new source files of a path dependency in an existing build plan.
+	rm -f FuzzTesting/.build/*/debug/description.json
+	cd FuzzTesting && $(SWIFT) build --sanitize=fuzzer --sanitize=address --disable-dead-strip
+	scripts/fuzz.sh $(FUZZ_TIME)
+
 # Benchmarks (figures go to README.md); see bench/README.md.
 bench: release
 	bench/next-vs-systemd.sh
@@ -105,4 +114,4 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; fi
 
 clean:
-	rm -rf .build
+	rm -rf .build FuzzTesting/.build

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "dosed", targets: ["dosed"]),
         .executable(name: "dosectl", targets: ["dosectl"]),
+        // The properties the fuzz targets in FuzzTesting/ check; `make test` replays their corpus.
+        .library(name: "DoseFuzzing", targets: ["DoseFuzzing"]),
     ],
     dependencies: [
         // TOML 1.0 parsing with source positions for syntax errors (toml++ underneath).
@@ -40,6 +42,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DoseFuzzing",
+            dependencies: [
+                "DoseCore", "DoseFiles", "DoseProtocol", "DoseDaemon", "DoseSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "dosed",
             dependencies: [
@@ -59,6 +68,7 @@ let package = Package(
         .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles"]),
         .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore"]),
         .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),
+        .testTarget(name: "DoseFuzzingTests", dependencies: ["DoseFuzzing"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["DoseCore", "DoseProtocol", "DoseStore"]

@@ -1,3 +1,4 @@
+import Foundation
 import TOMLKit
 
 /// Reads and validates a configuration from its files' texts (SPEC 3); pure, no file access.
@@ -30,8 +31,12 @@ public enum ConfigDecoder {
     ///
     /// Medication files are read with the `[defaults]` of the `dosed.toml` in force, so a broken
     /// `dosed.toml` never changes how the medication files read.
+    /// - Parameter now: when given, calendar schedules counted from `start` are also checked to
+    ///   need at most ``DueTimes/stepBudget`` matches to reach a year from `now` (so no
+    ///   configuration can hold the daemon up counting doses since 1970).
     public static func load(
-        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules, previous: Configuration? = nil
+        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules, previous: Configuration? = nil,
+        now: Micros? = nil
     ) -> ConfigLoad {
         var config = Configuration(systemZone: systemZone)
         var load = ConfigLoad(configuration: config)
@@ -54,7 +59,12 @@ public enum ConfigDecoder {
             }
         }
         for file in medications.sorted(by: { $0.stem < $1.stem }) {
-            switch medication(file, defaults: config.defaults) {
+            var decoded = medication(file, defaults: config.defaults)
+            if case .success(let medication) = decoded, let now {
+                let errors = countingErrors(medication, file, config: config, now: now)
+                if !errors.isEmpty { decoded = .failure(ConfigErrors(errors)) }
+            }
+            switch decoded {
             case .success(let medication):
                 config.medications.append(medication)
             case .failure(let errors):
@@ -68,6 +78,23 @@ public enum ConfigDecoder {
         load.configuration = config
         load.errors.sort()
         return load
+    }
+
+    /// Calendar schedules whose doses are counted from `start` and would need more than
+    /// ``DueTimes/stepBudget`` matches to be counted up to a year from `now`.
+    static func countingErrors(_ medication: Medication, _ file: SourceFile, config: Configuration, now: Micros) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        for (index, schedule) in medication.schedules.enumerated() {
+            guard case .calendar = schedule.timing, schedule.start != nil else { continue }
+            var times = DueTimes(schedule: schedule, zone: config.zone(for: schedule), after: now + 366 * Civil.day)
+            _ = times.next()
+            guard times.exhausted else { continue }
+            let positions = TOMLPositions(scanning: file.text)
+            let at = positions.key(["schedule", String(index), "start"]) ?? positions.best(["schedule", String(index)])
+            errors.append(ConfigError(file: file.path, line: at.line, column: at.column, message:
+                "counting the doses of schedule '\(schedule.id)' from 'start' (for 'count' or 'cycle') passes \(DueTimes.stepBudget) doses: move 'start' closer or make the calendar expression less frequent"))
+        }
+        return errors
     }
 
     /// One medication file, read with the `[defaults]` in force.
@@ -131,6 +158,10 @@ private struct Reader {
 
     init?(_ file: SourceFile, errors: inout [ConfigError]) {
         self.file = file
+        if let problem = TOMLPrecheck.problem(in: file.text) {
+            errors.append(ConfigError(file: file.path, line: problem.line, column: problem.column, message: problem.message))
+            return nil
+        }
         do {
             root = try TOMLTable(string: file.text)
         } catch let error as TOMLParseError {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The due times of one schedule after a given instant, in order (SPEC 3 and 4).
 ///
 /// Pure: the zone, the instant to start from and (for `anchor = "taken"`) the last take are inputs.
@@ -15,6 +17,17 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
     /// Doses strictly after this are wanted.
     private let after: Micros
     private var state: State
+    /// For calendar schedules counted from `start`: where their checkpoints are kept.
+    private let courseKey: String?
+    /// Calendar matches stepped through by this iterator, against ``stepBudget``.
+    private var steps = 0
+    /// Whether the iterator stopped because counting from `start` needed more than
+    /// ``stepBudget`` matches (the config check refuses such a schedule).
+    public private(set) var exhausted = false
+
+    /// The most calendar matches one iterator steps through to count doses from `start`: about
+    /// 0.1 s of work. Checkpoints make later iterators of the same schedule start near `after`.
+    public static let stepBudget = 500_000
 
     private enum State: Sendable {
         /// Interval doses: the next is course `course`, dose `index` in it.
@@ -39,14 +52,26 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
         case .calendar(let expressions):
             expressionZones = expressions.map { $0.zoneIdentifier.flatMap(ZoneRules.named) ?? zone }
             origin = firstAllowed
-            let needsHistory = schedule.count != nil || schedule.cycle != nil
+            // Only `count` and `cycle = { doses }` need to know how many doses came before;
+            // `cycle = { on, off }` periods are found arithmetically from `start`.
+            var needsHistory = schedule.count != nil
+            if case .doses? = schedule.cycle { needsHistory = true }
             if needsHistory, let origin {
-                state = .calendar(cursor: origin - 1, ordinal: 0, inCourse: 0, courseNotBefore: origin)
+                let key = String(reflecting: schedule) + " in " + zone.identifier
+                courseKey = key
+                if let checkpoint = CourseCheckpoints.shared.latest(key, atOrBefore: after) {
+                    state = .calendar(cursor: checkpoint.cursor, ordinal: checkpoint.ordinal,
+                                      inCourse: checkpoint.inCourse, courseNotBefore: checkpoint.courseNotBefore)
+                } else {
+                    state = .calendar(cursor: origin - 1, ordinal: 0, inCourse: 0, courseNotBefore: origin)
+                }
             } else {
+                courseKey = nil
                 state = .calendar(cursor: Swift.max(after, (firstAllowed ?? after) - 1), ordinal: 0, inCourse: 0, courseNotBefore: .min)
             }
         case .interval(let every, let first):
             expressionZones = []
+            courseKey = nil
             var start = first.instant(in: zone)
             if schedule.anchor == .taken, let lastTaken, lastTaken + every > start { start = lastTaken + every }
             origin = start
@@ -111,6 +136,10 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
             if let count = schedule.count, ordinal >= count { state = .finished; return nil }
             var from = courseNotBefore > cursor ? courseNotBefore - 1 : cursor
             while true {
+                if courseKey != nil {
+                    steps += 1
+                    if steps > Self.stepBudget { exhausted = true; state = .finished; return nil }
+                }
                 guard let due = nextMatch(after: from) else { state = .finished; return nil }
                 if case .periods(let on, let off)? = schedule.cycle, let origin {
                     let period = on + off
@@ -127,6 +156,10 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
                     notBefore = due + off
                 }
                 state = .calendar(cursor: due, ordinal: ordinal + 1, inCourse: course, courseNotBefore: notBefore)
+                if let courseKey, (ordinal + 1) % CourseCheckpoints.spacing == 0 {
+                    CourseCheckpoints.shared.record(courseKey, .init(cursor: due, ordinal: ordinal + 1,
+                                                                      inCourse: course, courseNotBefore: notBefore))
+                }
                 return due
             }
         }
@@ -140,5 +173,56 @@ public struct DueTimes: IteratorProtocol, Sequence, Sendable {
             if let due = expression.next(after: instant, in: zone), best.map({ due < $0 }) ?? true { best = due }
         }
         return best
+    }
+}
+
+/// Checkpoints of calendar schedules counted from `start` (`count`, `cycle = { doses }`): the
+/// iterator's state every ``spacing`` doses, so a later iterator of the same schedule resumes
+/// near where it is asked to start instead of stepping from `start` again. A memo of a pure
+/// function (the same schedule and zone give the same doses), shared by every iterator.
+final class CourseCheckpoints: @unchecked Sendable {
+    struct Checkpoint: Sendable {
+        var cursor: Micros
+        var ordinal: Int
+        var inCourse: Int
+        var courseNotBefore: Micros
+    }
+
+    static let shared = CourseCheckpoints()
+    static let spacing = 512
+    /// Schedules remembered at most (each a few KB): a bound whatever reloads bring.
+    static let schedules = 256
+
+    private let lock = NSLock()
+    private var checkpoints: [String: [Checkpoint]] = [:]
+
+    /// The latest checkpoint whose dose is strictly before `instant`.
+    func latest(_ key: String, atOrBefore instant: Micros) -> Checkpoint? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let list = checkpoints[key] else { return nil }
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].cursor < instant { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 ? list[low - 1] : nil
+    }
+
+    func record(_ key: String, _ checkpoint: Checkpoint) {
+        lock.lock()
+        defer { lock.unlock() }
+        if checkpoints[key] == nil, checkpoints.count >= Self.schedules { checkpoints.removeAll() }
+        var list = checkpoints[key] ?? []
+        // Checkpoints come in dose order; one already known is not added twice.
+        if let last = list.last, last.ordinal >= checkpoint.ordinal {
+            if !list.contains(where: { $0.ordinal == checkpoint.ordinal }) {
+                list.append(checkpoint)
+                list.sort { $0.ordinal < $1.ordinal }
+            }
+        } else {
+            list.append(checkpoint)
+        }
+        checkpoints[key] = list
     }
 }

@@ -111,7 +111,10 @@ private struct Scanner {
                 positions.record(key: table, at: start)
                 if isArray { positions.record(key: Array(table.dropLast()), at: start) }
             } else {
+                let before = index
                 keyValue(in: table, into: &positions)
+                // Never stall on text the scanner does not understand: move on.
+                if index == before { advance() }
             }
         }
     }
@@ -157,7 +160,9 @@ private struct Scanner {
                 guard let d = current else { return }
                 if d == "]" { advance(); return }
                 if d == "," { advance(); continue }
+                let before = index
                 value(at: path + [String(element)], into: &positions)
+                if index == before { advance() }
                 element += 1
             }
         case "{":
@@ -167,7 +172,9 @@ private struct Scanner {
                 guard let d = current else { return }
                 if d == "}" { advance(); return }
                 if d == "," { advance(); continue }
+                let before = index
                 keyValue(in: path, into: &positions)
+                if index == before { advance() }
             }
         default:
             // Numbers, booleans, dates: up to a delimiter. A date-time may hold one space.

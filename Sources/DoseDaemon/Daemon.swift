@@ -347,8 +347,13 @@ extension Daemon: SocketDelegate {
         queue.async { [self, replies] in runBatch(items.dropFirst(), replies: replies, from: connection, reply: reply) }
     }
 
-    /// The reply line to a request line, or nil (notifications only), all at once: for tests
-    /// and the fuzz target.
+    /// The reply to one request line, handled on the engine queue as a socket line is (without a
+    /// connection, so `subscribe` subscribes nobody): for the fuzz target and tests.
+    public func respond(to line: String) -> String? {
+        queue.sync { handle(line, from: nil) }
+    }
+
+    /// The reply line to a request line, or nil (notifications only), all at once.
     func handle(_ line: String, from connection: Connection?) -> String? {
         dispatchPrecondition(condition: .onQueue(queue))
         switch Self.parse(line) {

@@ -20,7 +20,8 @@ public enum ConfigDirectory {
         let mainPath = base + "/dosed.toml"
         let main = FileManager.default.fileExists(atPath: mainPath) ? read(mainPath) : nil
         let medications = medicationFiles(in: base).map { read(base + "/medications/" + $0) }
-        return ConfigDecoder.load(main: main, medications: medications, systemZone: systemZone, previous: previous)
+        let now = Micros((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
+        return ConfigDecoder.load(main: main, medications: medications, systemZone: systemZone, previous: previous, now: now)
     }
 
     /// The names of the medication files of a config dir (`*.toml`, not hidden), sorted.
