@@ -64,7 +64,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore"]),
+        .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles"]),
         .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore"]),
         .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),

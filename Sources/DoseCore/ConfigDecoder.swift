@@ -158,6 +158,8 @@ private struct Reader {
 
     init?(_ file: SourceFile, errors: inout [ConfigError]) {
         self.file = file
+        // toml++ only ever sees well-formed TOML (see TOMLPrecheck): its own handling of some
+        // malformed text is an assertion, not an error.
         if let problem = TOMLPrecheck.problem(in: file.text) {
             errors.append(ConfigError(file: file.path, line: problem.line, column: problem.column, message: problem.message))
             return nil

@@ -25,8 +25,11 @@ final class DaemonClient {
     func call(_ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
         let id = nextID
         nextID += 1
-        try send(RPCRequest(id: .number(Double(id)), method: method, params: params).json)
+        // A daemon that refuses this client answers, then closes: its answer is read even when
+        // the request could not be written any more.
+        let sent = Result { try send(RPCRequest(id: .number(Double(id)), method: method, params: params).json) }
         guard let reply = try readLine() else {
+            try sent.get()
             throw Failure(code: -32000, message: "the daemon closed the connection")
         }
         if let error = reply["error"] {
@@ -40,7 +43,8 @@ final class DaemonClient {
         let data = Array((RPCMessage.line(value) + "\n").utf8)
         var offset = 0
         while offset < data.count {
-            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a closed connection is an error here, not a SIGPIPE that kills dosectl.
+            let written = data[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard written > 0 else { throw Failure(code: -32000, message: "could not write to the daemon") }
             offset += written
         }
