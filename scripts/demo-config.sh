@@ -7,9 +7,8 @@ demo="$root/.build/demo"
 rm -rf "$demo/config"
 mkdir -p "$demo/config" "$demo/state"
 cp -R "$root/config/." "$demo/config/"
-# The first demo dose: 30 seconds from now, in the config's zone, then every 2 minutes.
-zone=$(sed -n 's/^timezone *= *"\(.*\)".*/\1/p' "$demo/config/dosed.toml" | head -1)
-first=$(TZ=${zone:-UTC} date -d '+30 seconds' '+%Y-%m-%dT%H:%M:%S')
+# The first demo dose: 30 seconds from now (an exact instant, whatever the zone), then every 2 minutes.
+first=$(date -d '+30 seconds' --iso-8601=seconds)
 cat > "$demo/config/medications/demo.toml" <<TOML
 # Added by 'make run': a demo dose 30 seconds after start, then every 2 minutes.
 name = "Demo vitamin"

@@ -129,6 +129,8 @@ public final class Daemon: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         notifier.stopping()
         queue.async { [self] in
+            // Replies being encoded go out before the connections close.
+            Self.rendering.sync(flags: .barrier) {}
             server?.shutdown()
             hooks.stopAll()
             try? store.setLastAlive(Self.now())
@@ -216,21 +218,21 @@ public final class Daemon: @unchecked Sendable {
     private func emit(_ event: Event) {
         let config = machine.config
         journal.send(EventFields.fields(event, config: config))
-        if !subscribers.isEmpty {
-            let params: JSONValue
+        let listeners = subscribers.filter { $0.value?.contains(event.kind.rawValue) ?? true }.keys
+        if !listeners.isEmpty {
+            let params: EncodedJSON
             if let record = event.dose {
-                params = (try? JSONValue(encoding: DoseMessage(record, config: config, now: Self.now()))) ?? .null
+                params = EncodedJSON(DoseMessage(record, config: config, now: Self.now()))
             } else {
                 var object: [String: JSONValue] = ["message": .string(EventFields.message(event, config: config))]
                 if let medication = event.medication { object["medication"] = .string(medication) }
                 if let stock = event.stock { object["stock"] = .number(Double(stock)) }
                 if let error = event.error { object["error"] = .string(error) }
-                params = .object(object)
+                params = EncodedJSON(JSONValue.object(object))
             }
-            let line = RPCMessage.line(RPCMessage.notification(method: event.kind.rawValue, params: params))
-            for (connection, filter) in subscribers where filter?.contains(event.kind.rawValue) ?? true {
-                connection.notify(line)
-            }
+            // Encoded once for every subscriber (keys in order, as RPCMessage writes them).
+            let line = #"{"jsonrpc":"2.0","method":"# + RPCMessage.line(.string(event.kind.rawValue)) + #","params":"# + params.text + "}"
+            for connection in listeners { connection.notify(line) }
         }
         if let (name, command) = HookRunner.command(for: event, hooks: config.hooks) {
             hooks.run(name, command, environment: EventFields.environment(event, config: config))
@@ -295,9 +297,12 @@ extension Daemon: SocketDelegate {
             case .success(.array(let items)):
                 // One request at a time, each its own turn on the queue: a due reminder's
                 // timer runs between them, so no batch holds the engine up.
-                runBatch(items[...], replies: [], from: connection, reply: reply)
+                runBatch(items[...], replies: [], budget: Self.maximumBatchDoses, from: connection, reply: reply)
             case .success(let value):
-                reply(handle(value, from: connection).map(RPCMessage.line))
+                var budget = Self.maximumUpcoming
+                let render = handle(value, budget: &budget, from: connection)
+                // The engine decided; the encoding happens off its queue.
+                Self.rendering.async { reply(render?()) }
             }
         }
     }
@@ -313,6 +318,10 @@ extension Daemon: SocketDelegate {
     /// `upcoming` lists at most this many doses: one request's work stays far below a reminder's
     /// tolerance.
     static let maximumUpcoming = 1000
+
+    /// The `upcoming` requests of one batch list at most this many doses in all, so one line's
+    /// reply stays a few megabytes whatever it asks.
+    static let maximumBatchDoses = 10_000
 
     /// A line as a JSON value, or the error reply for a line that is not JSON or an empty or
     /// too large batch.
@@ -335,16 +344,24 @@ extension Daemon: SocketDelegate {
         return .success(value)
     }
 
-    private func runBatch(_ items: ArraySlice<JSONValue>, replies: [JSONValue], from connection: Connection,
+    /// Where replies are encoded, off the engine queue.
+    static let rendering = DispatchQueue(label: "dosed.replies", attributes: .concurrent)
+
+    private func runBatch(_ items: ArraySlice<JSONValue>, replies: [Rendering], budget: Int, from connection: Connection,
                           reply: @escaping @Sendable (String?) -> Void) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let item = items.first else {
-            reply(replies.isEmpty ? nil : RPCMessage.line(.array(replies)))
+            Self.rendering.async {
+                reply(replies.isEmpty ? nil : "[" + replies.map { $0() }.joined(separator: ",") + "]")
+            }
             return
         }
         var replies = replies
-        if let answer = handle(item, from: connection) { replies.append(answer) }
-        queue.async { [self, replies] in runBatch(items.dropFirst(), replies: replies, from: connection, reply: reply) }
+        var budget = budget
+        if let answer = handle(item, budget: &budget, from: connection) { replies.append(answer) }
+        queue.async { [self, replies, budget] in
+            runBatch(items.dropFirst(), replies: replies, budget: budget, from: connection, reply: reply)
+        }
     }
 
     /// The reply to one request line, handled on the engine queue as a socket line is (without a
@@ -359,22 +376,30 @@ extension Daemon: SocketDelegate {
         switch Self.parse(line) {
         case .failure(let failure): return RPCMessage.line(RPCMessage.error(id: failure.id, failure.error))
         case .success(.array(let items)):
-            let replies = items.compactMap { handle($0, from: connection) }
-            return replies.isEmpty ? nil : RPCMessage.line(.array(replies))
-        case .success(let value): return handle(value, from: connection).map(RPCMessage.line)
+            var budget = Self.maximumBatchDoses
+            let replies = items.compactMap { handle($0, budget: &budget, from: connection) }
+            return replies.isEmpty ? nil : "[" + replies.map { $0() }.joined(separator: ",") + "]"
+        case .success(let value):
+            var budget = Self.maximumUpcoming
+            return handle(value, budget: &budget, from: connection)?()
         }
     }
 
-    private func handle(_ value: JSONValue, from connection: Connection?) -> JSONValue? {
+    /// Makes a reply's text; called off the engine queue.
+    typealias Rendering = @Sendable () -> String
+
+    /// The reply text to one request, or nil for a notification. The result is encoded once,
+    /// straight from its Codable type.
+    private func handle(_ value: JSONValue, budget: inout Int, from connection: Connection?) -> Rendering? {
         switch RPCRequest.parse(value) {
         case .failure(let failure):
-            return RPCMessage.error(id: failure.id, failure.error)
+            return { RPCMessage.line(RPCMessage.error(id: failure.id, failure.error)) }
         case .success(let request):
-            let result = dispatch(request, from: connection)
+            let result = dispatch(request, budget: &budget, from: connection)
             guard let id = request.id else { return nil }
             switch result {
-            case .success(let value): return RPCMessage.result(id: id, value)
-            case .failure(let error): return RPCMessage.error(id: id, error)
+            case .success(let encoded): return { #"{"id":"# + RPCMessage.line(id) + #","jsonrpc":"2.0","result":"# + encoded.text + "}" }
+            case .failure(let error): return { RPCMessage.line(RPCMessage.error(id: id, error)) }
             }
         }
     }
@@ -396,11 +421,11 @@ extension Daemon: SocketDelegate {
         }
     }
 
-    private func dispatch(_ request: RPCRequest, from connection: Connection?) -> Result<JSONValue, RPCError> {
+    private func dispatch(_ request: RPCRequest, budget: inout Int, from connection: Connection?) -> Result<EncodedJSON, RPCError> {
         let now = Self.now()
         let config = machine.config
-        func message(_ record: DoseRecord) -> JSONValue {
-            (try? JSONValue(encoding: DoseMessage(record, config: config, now: now))) ?? .null
+        func message(_ record: DoseRecord) -> EncodedJSON {
+            EncodedJSON(DoseMessage(record, config: config, now: now))
         }
         switch request.method {
         case "status":
@@ -408,18 +433,26 @@ extension Daemon: SocketDelegate {
             let next = machine.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
             let result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
                                       due: due, next: next, stock: stockStatus(now: now))
-            return .success((try? JSONValue(encoding: result)) ?? .null)
+            return .success(EncodedJSON(result))
         case "upcoming":
+            let left = budget
             return params(request, as: RPCParams.Upcoming.self).flatMap { p in
                 let count = p.count ?? 10
                 guard (0...Self.maximumUpcoming).contains(count) else {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "count must be 0 to \(Self.maximumUpcoming), not \(count)"))
                 }
+                guard count <= left else {
+                    return .failure(RPCError(code: RPCErrorCode.invalidParams,
+                        message: "the upcoming requests of one batch list at most \(Self.maximumBatchDoses) doses in all"))
+                }
                 if let medication = p.medication, config.medication(medication) == nil {
                     return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: "no medication \(medication)"))
                 }
+                budget -= count
                 let doses = machine.upcoming(after: now, count: count, filter: .init(medication: p.medication, schedule: nil))
-                return .success((try? JSONValue(encoding: doses.map { upcomingMessage($0, now: now) })) ?? .array([]))
+                // The engine picks the records; the messages are built and encoded off its queue.
+                let records = doses.map(upcomingRecord)
+                return .success(EncodedJSON { records.map { DoseMessage($0, config: config, now: now) } })
             }
         case "subscribe":
             return params(request, as: RPCParams.Subscribe.self).flatMap { p in
@@ -428,7 +461,7 @@ extension Daemon: SocketDelegate {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "unknown event '\(unknown)'"))
                 }
                 if let connection { subscribers.updateValue(p.events.map(Set.init), forKey: connection) }
-                return .success(.object(["subscribed": .bool(true)]))
+                return .success(EncodedJSON(raw: #"{"subscribed":true}"#))
             }
         case "take":
             return params(request, as: RPCParams.Take.self).flatMap { p in
@@ -474,10 +507,10 @@ extension Daemon: SocketDelegate {
                 }
                 let status = stockStatus(now: now).first { $0.medication == p.medication }
                     ?? StockStatus(medication: p.medication, stock: 0, runs_out: nil)
-                return .success((try? JSONValue(encoding: status)) ?? .null)
+                return .success(EncodedJSON(status))
             }
         case "reload":
-            return reload().map { .object(["schedules": .number(Double($0))]) }
+            return reload().map { EncodedJSON(raw: #"{"schedules":\#($0)}"#) }
         default:
             return .failure(RPCError(code: RPCErrorCode.methodNotFound, message: "no method '\(request.method)'"))
         }
@@ -518,13 +551,16 @@ extension Daemon: SocketDelegate {
         }
     }
 
-    private func upcomingMessage(_ dose: DueDose, now: Micros) -> DoseMessage {
-        let config = machine.config
-        let record = machine.records[dose.id] ?? {
+    /// The record of an upcoming dose: the machine's, else a new one with the suggested site.
+    private func upcomingRecord(_ dose: DueDose) -> DoseRecord {
+        machine.records[dose.id] ?? {
             var record = DoseRecord(dose: dose)
             record.site = machine.suggestedSite(dose.medication)
             return record
         }()
-        return DoseMessage(record, config: config, now: now)
+    }
+
+    private func upcomingMessage(_ dose: DueDose, now: Micros) -> DoseMessage {
+        DoseMessage(upcomingRecord(dose), config: machine.config, now: now)
     }
 }

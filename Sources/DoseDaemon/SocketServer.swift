@@ -1,3 +1,4 @@
+import CSystemd
 import DoseProtocol
 import Foundation
 import Logging
@@ -87,7 +88,12 @@ public final class SocketServer: Sendable {
             .childChannelInitializer { channel in
                 let key = ObjectIdentifier(channel)
                 clients.withLockedValue { $0[key] = channel }
-                channel.closeFuture.whenComplete { _ in _ = clients.withLockedValue { $0.removeValue(forKey: key) } }
+                channel.closeFuture.whenComplete { _ in
+                    let none = clients.withLockedValue { $0.removeValue(forKey: key); return $0.isEmpty }
+                    // The last client gone: give memory that bursts of clients took back to the
+                    // system (glibc keeps freed memory in its arenas otherwise).
+                    if none { DispatchQueue.global(qos: .background).async { _ = malloc_trim(0) } }
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))
                 }

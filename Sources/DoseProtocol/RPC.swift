@@ -86,6 +86,31 @@ public struct RPCRequest: Sendable, Equatable {
     }
 }
 
+/// A result to be encoded as JSON text (sorted keys, as every dosed output), once, straight
+/// from its Codable type, and put into the reply as it is. Encoding waits until `text` is asked
+/// for, so the daemon encodes big results off its engine queue.
+public struct EncodedJSON: Sendable {
+    private let encode: @Sendable () -> String
+
+    /// The JSON of `value`; `null` if it cannot be encoded (no type of ours fails to).
+    public init<T: Encodable & Sendable>(_ value: T) {
+        encode = { (try? RPCMessage.text(value)) ?? "null" }
+    }
+
+    /// The JSON of what `produce` makes, made and encoded when `text` is asked for.
+    public init<T: Encodable>(producing produce: @escaping @Sendable () -> T) {
+        encode = { (try? RPCMessage.text(produce())) ?? "null" }
+    }
+
+    /// JSON text written by hand; it must be valid JSON.
+    public init(raw: String) {
+        encode = { raw }
+    }
+
+    /// The JSON text (encoded now).
+    public var text: String { encode() }
+}
+
 /// Replies and notifications.
 public enum RPCMessage {
     public static func result(id: JSONValue, _ result: JSONValue) -> JSONValue {

@@ -186,3 +186,21 @@ struct RobustnessTests {
         #expect(ReminderMachine.snoozeEnd(now: 0, span: .max, closes: Civil.hour, window: Civil.hour) == 59 * Civil.minute)
     }
 }
+
+extension RobustnessTests {
+    @Test("counting a calendar schedule from 1970 is refused at its 'start', in bounded time; a near one is accepted")
+    func countingBudget() {
+        let now = at("2026-11-30T12:00:00Z")
+        let far = SourceFile(path: "m/x.toml", text: "name = \"X\"\n[[schedule]]\nid = \"a\"\non = \"*:*:*\"\nstart = 1970-01-01\ncycle = { doses = 3, off = \"1s\" }\n")
+        let load = ConfigDecoder.load(main: nil, medications: [far], systemZone: .utc, now: now)
+        #expect(load.errors.map(\.description).first?.hasPrefix("m/x.toml:5:1: counting the doses of schedule 'a' from 'start'") == true, "\(load.errors)")
+        let near = SourceFile(path: "m/y.toml", text: "name = \"Y\"\n[[schedule]]\nid = \"a\"\non = \"*-*-* 08,20:00\"\nstart = 2020-01-01\ncycle = { doses = 14, off = \"9d\" }\n")
+        let ok = ConfigDecoder.load(main: nil, medications: [near], systemZone: .utc, now: now)
+        #expect(ok.isValid)
+        // The same schedule's doses from checkpoints agree with a walk from its start.
+        let config = ok.configuration
+        let late = config.upcoming(after: now, count: 30)
+        let walked = Array(config.upcoming(after: at("2019-12-31T00:00:00Z"), count: 6000).filter { $0.due > now }.prefix(30))
+        #expect(late == walked)
+    }
+}

@@ -356,3 +356,15 @@ extension RobustnessEndToEndTests {
 
 /// `0.1.0`: what `--version` prints.
 let dosedVersionText = "0.1.0"
+
+extension RobustnessEndToEndTests {
+    @Test("the example config follows the system's zone; a huge window is a usage error, not a crash")
+    func exampleZoneAndHugeDurations() throws {
+        let check = try dosectl(["check", "--config", packageRoot.appendingPathComponent("config").path], environment: ["TZ": "America/New_York"])
+        #expect(check.status == 0 && check.stdout.contains("zone America/New_York"), "\(check.stdout)")
+        let dir = try ConfigDir(["medications/tablet.toml": "name = \"T\"\n[[schedule]]\nid = \"a\"\non = \"daily\"\n"])
+        defer { dir.remove() }
+        let edit = try dosectl(["schedule", "edit", "tablet/a", "--window", "1000000000w", "--config", dir.path])
+        #expect(edit.status == 2 && edit.stderr.contains("3650d"), "\(edit.stderr)")
+    }
+}
