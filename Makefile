@@ -73,7 +73,8 @@ FUZZ_TIME ?= 60
 fuzz: deps
 	# SwiftPM does not notice new source files of a path dependency in an existing build plan.
 	rm -f FuzzTesting/.build/*/debug/description.json
-	cd FuzzTesting && $(SWIFT) build --sanitize=fuzzer --sanitize=address --disable-dead-strip
+	cd FuzzTesting && $(SWIFT) build --sanitize=fuzzer --sanitize=address --disable-dead-strip \
+	  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
 	scripts/fuzz.sh $(FUZZ_TIME)
 
 # Benchmarks (figures go to README.md); see bench/README.md.

@@ -105,11 +105,19 @@ public enum FuzzChecks {
     /// A daemon on a fixed config in a temporary directory, its socket not bound: the engine,
     /// the machine and the history are real.
     nonisolated(unsafe) static var daemon: Daemon?
+    nonisolated(unsafe) static var daemonRoot: String?
+
+    /// Removes the request target's temporary directory (also done at exit).
+    public static func removeDaemonFiles() {
+        if let daemonRoot { try? FileManager.default.removeItem(atPath: daemonRoot) }
+    }
 
     static func makeDaemon() throws -> Daemon {
         if let daemon { return daemon }
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
         let root = base + "/dosed-fuzz-\(getpid())"
+        daemonRoot = root
+        atexit { FuzzChecks.removeDaemonFiles() }
         try FileManager.default.createDirectory(atPath: root + "/config/medications", withIntermediateDirectories: true)
         let first = RFC3339.utc(Micros(Date().timeIntervalSince1970 - 600) * Civil.second)
         try """

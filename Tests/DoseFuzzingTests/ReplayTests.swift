@@ -28,6 +28,7 @@ struct ReplayTests {
         let check = try #require(Self.targets.first { $0.0 == target }?.1)
         let inputs = Self.inputs(target)
         #expect(inputs.count >= 5, "\(target) has no corpus")
+        defer { if target == "FuzzRequest" { FuzzChecks.removeDaemonFiles() } }
         for input in inputs {
             let problems = check(Array(try Data(contentsOf: input)))
             #expect(problems.isEmpty, "\(input.lastPathComponent): \(problems)")
