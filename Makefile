@@ -62,10 +62,14 @@ run: build
 	exec .build/debug/dosed $$flags
 
 # Builds everything and runs every test (unit, differential against systemd-analyze, end to end).
+# SwiftPM (through Foundation) leaves empty /tmp/TemporaryDirectory.* folders behind on every
+# run: they, and every temporary file of the tests, go to .build/tmp, emptied each time.
+TEST_TMP = $(CURDIR)/.build/tmp
 test: deps test-deps
-	$(SWIFT) build --build-tests
-	scripts/check-install.sh
-	scripts/with-journald.sh $(SWIFT) test --skip-build
+	rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
+	TMPDIR="$(TEST_TMP)" $(SWIFT) build --build-tests
+	TMPDIR="$(TEST_TMP)" scripts/check-install.sh
+	TMPDIR="$(TEST_TMP)" scripts/with-journald.sh $(SWIFT) test --skip-build
 
 # Fuzzing with libFuzzer and AddressSanitizer (FuzzTesting/): every target for FUZZ_TIME seconds.
 # Findings land in FuzzTesting/FailCases/, which `make test` replays. MERGE=1 keeps new inputs.

@@ -13,7 +13,7 @@ On a 2-core machine the abuse itself saturates both cores, so the lateness then 
 long journald and dosed wait for a core. With --nice the abusing clients run at nice 19 (dosed and
 journald at 0), which shows what the abuse costs dosed's own engine.
 """
-import json, os, random, socket, sqlite3, subprocess, sys, threading, time
+import json, os, random, shutil, socket, sqlite3, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon_bench import DOSED, call, config_dir, connect, pct, rfc3339_micros  # noqa: E402
@@ -179,6 +179,8 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
+        shutil.rmtree(config, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
     print(f"abuse for {seconds} s: {counts['malformed']} malformed lines, {counts['oversized']} lines over 64 KiB, "
           f"{counts['batches']} batches of 100 upcoming(1000), 500 idle connections, 20 stuck subscribers, "
           f"2000 pipelined takes read 3 s late")

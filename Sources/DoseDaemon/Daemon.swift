@@ -336,8 +336,9 @@ extension Daemon: SocketDelegate {
             guard !items.isEmpty else {
                 return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest, message: "empty batch")))
             }
+            // -32602, as for every limit of the work one line may ask for (issue #10).
             guard items.count <= maximumBatch else {
-                return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest,
+                return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidParams,
                     message: "a batch holds at most \(maximumBatch) requests, not \(items.count)")))
             }
         }

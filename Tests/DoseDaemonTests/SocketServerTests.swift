@@ -21,7 +21,8 @@ struct SocketServerTests {
     }
 
     func withServer(_ body: (String, Echo) throws -> Void) throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("socket-\(UUID().uuidString.prefix(8)).sock").path
+        // In /tmp, not TMPDIR: a socket path must stay under 108 bytes.
+        let path = "/tmp/dosed-socket-\(UUID().uuidString.prefix(8)).sock"
         let echo = Echo()
         let server = try SocketServer(path: path, mode: 0o600, delegate: echo, logger: Logger(label: "test"))
         defer { server.shutdown() }

@@ -207,7 +207,7 @@ struct RobustnessEndToEndTests {
         let request = #"{"jsonrpc":"2.0","id":1,"method":"upcoming","params":{"count":1000}}"#
         client.sendLine("[" + Array(repeating: request, count: 101).joined(separator: ",") + "]")
         let tooMany = try #require(client.readJSON())
-        #expect((tooMany["error"] as? [String: Any])?["code"] as? Int == -32600)
+        #expect((tooMany["error"] as? [String: Any])?["code"] as? Int == -32602)
         #expect(((tooMany["error"] as? [String: Any])?["message"] as? String)?.contains("100") == true)
         let big = try client.call("upcoming", ["count": 1001])
         #expect((big["error"] as? [String: Any])?["code"] as? Int == -32602)
