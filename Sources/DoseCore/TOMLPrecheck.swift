@@ -48,7 +48,10 @@ enum TOMLPrecheck {
         func starts(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount
             guard index + count <= bytes.count else { return false }
-            return text.withUTF8Buffer { Array($0) == Array(bytes[index..<(index + count)]) }
+            return text.withUTF8Buffer { prefix in
+                for k in 0..<count where bytes[index + k] != prefix[k] { return false }
+                return true
+            }
         }
 
         /// The problem with a control character, named for the reader.
@@ -406,7 +409,10 @@ enum TOMLPrecheck {
         /// A number ends at a blank, a comma, a bracket, a comment or the line's end.
         func numberEnd(_ start: Int) throws(Problem) {
             guard let c = current else { return }
-            if [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "#")].contains(c) { return }
+            switch c {
+            case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "#"): return
+            default: break
+            }
             throw fail("not a number, a date or a string (strings need quotes)", at: start)
         }
 
