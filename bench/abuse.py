@@ -92,27 +92,11 @@ def pipelined_takes(sock, n=2000):
     return acked
 
 
-WATCHER = r"""
-import json, socket, sys, time
+WATCHER = """
+import json, sys
 sys.path.insert(0, "bench")
-from daemon_bench import call, connect, rfc3339_micros
-s = connect(sys.argv[1])
-call(s, "subscribe", {"events": ["reminder"]})
-s.settimeout(1)
-late, buf, end = [], b"", time.time() + float(sys.argv[2])
-while time.time() < end:
-    try:
-        chunk = s.recv(65536)
-    except socket.timeout:
-        continue
-    now = time.time_ns() // 1000
-    buf += chunk
-    *lines, buf = buf.split(b"\n")
-    for line in lines:
-        n = json.loads(line)
-        if n.get("method") == "reminder":
-            late.append(now - rfc3339_micros(n["params"]["due"]))
-print(json.dumps(late))
+from daemon_bench import reminder_lateness
+print(json.dumps(reminder_lateness(sys.argv[1], float(sys.argv[2]))))
 """
 
 

@@ -74,6 +74,27 @@ def rfc3339_micros(text):
     return int(dt.timestamp()) * 1_000_000 + dt.microsecond
 
 
+def reminder_lateness(sock, seconds):
+    """Subscribes to reminders for `seconds`; each one's lateness (received - due) in µs."""
+    s = connect(sock)
+    call(s, "subscribe", {"events": ["reminder"]})
+    s.settimeout(1)
+    received, buf, end = [], b"", time.time() + seconds
+    while time.time() < end:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        now = time.time_ns() // 1000
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            n = json.loads(line)
+            if n.get("method") == "reminder":
+                received.append(now - rfc3339_micros(n["params"]["due"]))
+    return received
+
+
 def lateness(seconds=25, schedules=25):
     # `schedules` schedules, each due every second at its own fraction: 25 x 25 s = 625 reminders.
     meds = {}
@@ -83,21 +104,7 @@ def lateness(seconds=25, schedules=25):
                              f'window = "1h"\nrepeat = "0"\nescalate = "1h"\n')
     proc, sock = start(config_dir(meds))
     try:
-        s = connect(sock)
-        call(s, "subscribe", {"events": ["reminder"]})
-        s.settimeout(2)
-        received, buf, end = [], b"", time.time() + seconds
-        while time.time() < end:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            now = time.time_ns() // 1000
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                n = json.loads(line)
-                received.append(now - rfc3339_micros(n["params"]["due"]))
+        received = reminder_lateness(sock, seconds)
         out = subprocess.run(["journalctl", "-o", "json", "--no-pager", f"_PID={proc.pid}", "DOSED_EVENT=reminder"],
                              capture_output=True, text=True).stdout
         journal = [int(e["__REALTIME_TIMESTAMP"]) - rfc3339_micros(e["DOSED_DUE"])
