@@ -1,4 +1,3 @@
-import Foundation
 import TOMLKit
 
 /// Reads and validates a configuration from its files' texts (SPEC 3); pure, no file access.
@@ -167,35 +166,14 @@ private struct Reader {
         do {
             root = try TOMLTable(string: file.text)
         } catch let error as TOMLParseError {
-            errors.append(Self.syntaxError(file, line: error.source.begin.line, column: error.source.begin.column,
-                                           message: error.description))
+            errors.append(ConfigError(file: file.path, line: error.source.begin.line,
+                                      column: error.source.begin.column, message: error.description))
             return nil
         } catch {
             errors.append(ConfigError(file: file.path, line: 1, column: 1, message: "\(error)"))
             return nil
         }
         positions = TOMLPositions(scanning: file.text)
-    }
-
-    /// A syntax error in words a user knows, at the place to fix: toml++'s message for a string
-    /// missing its closing quote speaks of control characters and points past the line's end.
-    static func syntaxError(_ file: SourceFile, line: Int, column: Int, message: String) -> ConfigError {
-        guard message.hasPrefix("Error while parsing") && message.contains("string") else {
-            return ConfigError(file: file.path, line: line, column: column, message: message)
-        }
-        let lines = file.text.split(separator: "\n", omittingEmptySubsequences: false)
-        let text = line >= 1 && line <= lines.count ? Array(lines[line - 1].utf8) : []
-        let atLineEnd = column > text.count || text[column - 1] == UInt8(ascii: "\r")
-        guard message.contains("end-of-file") || atLineEnd else {
-            return ConfigError(file: file.path, line: line, column: column, message:
-                "control character in a string (write it as an escape such as \\u0001)")
-        }
-        // Point at the opening quote: the last quote before the error on its line.
-        var start = min(column - 1, text.count)
-        while start > 0, text[start - 1] != UInt8(ascii: "\""), text[start - 1] != UInt8(ascii: "'") { start -= 1 }
-        let quote = start > 0 ? start : column
-        return ConfigError(file: file.path, line: line, column: quote, message:
-            "unterminated string (a string needs its closing quote on the same line; use \"\"\" for several lines)")
     }
 
     // MARK: Errors

@@ -485,8 +485,3 @@ enum TOMLPrecheck {
         }
     }
 }
-
-/// Whether the recognizer accepts a text: for the tests that compare it with other parsers.
-public enum TOMLPrecheckProbe {
-    public static func accepts(_ text: String) -> Bool { TOMLPrecheck.problem(in: text) == nil }
-}

@@ -230,8 +230,8 @@ public final class Daemon: @unchecked Sendable {
                 if let error = event.error { object["error"] = .string(error) }
                 params = EncodedJSON(JSONValue.object(object))
             }
-            // Encoded once for every subscriber (keys in order, as RPCMessage writes them).
-            let line = #"{"jsonrpc":"2.0","method":"# + RPCMessage.line(.string(event.kind.rawValue)) + #","params":"# + params.text + "}"
+            // Encoded once for every subscriber.
+            let line = RPCMessage.notificationLine(method: event.kind.rawValue, params)
             for connection in listeners { connection.notify(line) }
         }
         if let (name, command) = HookRunner.command(for: event, hooks: config.hooks) {
@@ -399,7 +399,7 @@ extension Daemon: SocketDelegate {
             let result = dispatch(request, budget: &budget, from: connection)
             guard let id = request.id else { return nil }
             switch result {
-            case .success(let encoded): return { #"{"id":"# + RPCMessage.line(id) + #","jsonrpc":"2.0","result":"# + encoded.text + "}" }
+            case .success(let encoded): return { RPCMessage.resultLine(id: id, encoded) }
             case .failure(let error): return { RPCMessage.line(RPCMessage.error(id: id, error)) }
             }
         }
@@ -490,7 +490,7 @@ extension Daemon: SocketDelegate {
             }
         case "stock":
             return params(request, as: RPCParams.Stock.self).flatMap { p in
-                guard config.medication(p.medication) != nil else {
+                guard let medication = config.medication(p.medication) else {
                     return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: "no medication \(p.medication)"))
                 }
                 guard (p.set == nil) != (p.add == nil) else {
@@ -506,8 +506,7 @@ extension Daemon: SocketDelegate {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history"))
                     }
                 }
-                let status = stockStatus(now: now).first { $0.medication == p.medication }
-                    ?? StockStatus(medication: p.medication, stock: 0, runs_out: nil)
+                let status = stockStatus(medication, now: now) ?? StockStatus(medication: p.medication, stock: 0, runs_out: nil)
                 return .success(EncodedJSON(status))
             }
         case "reload":
@@ -544,12 +543,15 @@ extension Daemon: SocketDelegate {
 
     /// The stock on hand of every medication with stock, and when it runs out.
     private func stockStatus(now: Micros) -> [StockStatus] {
-        machine.config.medications.compactMap { medication in
-            guard let onHand = ReminderMachine.Stock.onHand(stored: machine.stock[medication.id], configured: medication.stock)
-            else { return nil }
-            let runsOut = machine.runsOut(medication.id, stock: onHand, after: now)
-            return StockStatus(medication: medication.id, stock: onHand, runs_out: runsOut.map(RFC3339.utc))
-        }
+        machine.config.medications.compactMap { stockStatus($0, now: now) }
+    }
+
+    /// The stock on hand of `medication` and when it runs out; nil when it has no stock.
+    private func stockStatus(_ medication: Medication, now: Micros) -> StockStatus? {
+        guard let onHand = ReminderMachine.Stock.onHand(stored: machine.stock[medication.id], configured: medication.stock)
+        else { return nil }
+        let runsOut = machine.runsOut(medication.id, stock: onHand, after: now)
+        return StockStatus(medication: medication.id, stock: onHand, runs_out: runsOut.map(RFC3339.utc))
     }
 
     /// The record of an upcoming dose: the machine's, else a new one with the suggested site.

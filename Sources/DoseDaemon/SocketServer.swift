@@ -161,8 +161,14 @@ private final class LineHandler: ChannelInboundHandler {
     private var buffer = ByteBuffer()
     /// Set once the peer's credentials are checked and admitted.
     private var connection: Connection?
+    /// What a client sent, in order: a line to hand on, or a line over the limit.
+    private enum Input {
+        case line(String)
+        case tooLong
+    }
+
     /// Complete lines not yet handed on.
-    private var lines: [String] = []
+    private var lines: [Input] = []
     private var nextLine = 0
     /// A line was handed on and its reply has not come back yet.
     private var inFlight = false
@@ -238,12 +244,12 @@ private final class LineHandler: ChannelInboundHandler {
             guard length <= SocketServer.maximumLine else { return tooLong() }
             let line = buffer.readString(length: length) ?? ""
             buffer.moveReaderIndex(forwardBy: 1)
-            lines.append(line.hasSuffix("\r") ? String(line.dropLast()) : line)
+            lines.append(.line(line.hasSuffix("\r") ? String(line.dropLast()) : line))
         }
         if buffer.readableBytes > SocketServer.maximumLine { return tooLong() }
         if atEnd, buffer.readableBytes > 0, let rest = buffer.readString(length: buffer.readableBytes),
            !rest.allSatisfy(\.isWhitespace) {
-            lines.append(rest)
+            lines.append(.line(rest))
         }
         buffer.discardReadBytes()
     }
@@ -251,11 +257,8 @@ private final class LineHandler: ChannelInboundHandler {
     private func tooLong() {
         buffer.clear()
         inputClosed = true
-        lines.append(Self.tooLongMarker)
+        lines.append(.tooLong)
     }
-
-    /// Stands for a line over the limit in `lines`: its reply is the -32600 error.
-    private static let tooLongMarker = "\u{0}too long"
 
     /// Hands the next line on when nothing is in flight and the client reads its replies; stops
     /// reading from the socket while lines wait; closes once the input ended and all is answered.
@@ -263,16 +266,15 @@ private final class LineHandler: ChannelInboundHandler {
         guard let context, let connection else { return }
         let channel = context.channel
         if !inFlight, channel.isWritable, nextLine < lines.count {
-            let line = lines[nextLine]
+            let input = lines[nextLine]
             nextLine += 1
             if nextLine == lines.count {
                 lines = []
                 nextLine = 0
             }
             inFlight = true
-            if line == Self.tooLongMarker {
-                let error = RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.invalidRequest, message: "line longer than 64 KiB")))
-                answered(error)
+            guard case .line(let line) = input else {
+                answered(RPCMessage.line(RPCMessage.error(id: .null, RPCError(code: RPCErrorCode.invalidRequest, message: "line longer than 64 KiB"))))
                 return
             }
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)

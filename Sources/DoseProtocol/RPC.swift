@@ -113,17 +113,20 @@ public struct EncodedJSON: Sendable {
 
 /// Replies and notifications.
 public enum RPCMessage {
-    public static func result(id: JSONValue, _ result: JSONValue) -> JSONValue {
-        .object(["jsonrpc": .string("2.0"), "id": id, "result": result])
-    }
-
     public static func error(id: JSONValue, _ error: RPCError) -> JSONValue {
         .object(["jsonrpc": .string("2.0"), "id": id,
                  "error": .object(["code": .number(Double(error.code)), "message": .string(error.message)])])
     }
 
-    public static func notification(method: String, params: JSONValue) -> JSONValue {
-        .object(["jsonrpc": .string("2.0"), "method": .string(method), "params": params])
+    /// A result reply as one line: `{"id":…,"jsonrpc":"2.0","result":…}` (keys sorted, as
+    /// ``text(_:)`` writes them), with the result put in as it was encoded.
+    public static func resultLine(id: JSONValue, _ result: EncodedJSON) -> String {
+        #"{"id":"# + line(id) + #","jsonrpc":"2.0","result":"# + result.text + "}"
+    }
+
+    /// A notification as one line: `{"jsonrpc":"2.0","method":…,"params":…}`.
+    public static func notificationLine(method: String, _ params: EncodedJSON) -> String {
+        #"{"jsonrpc":"2.0","method":"# + line(.string(method)) + #","params":"# + params.text + "}"
     }
 
     /// One line of JSON text, without the newline.

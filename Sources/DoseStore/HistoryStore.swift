@@ -263,9 +263,12 @@ public final class HistoryStore: Sendable {
         try writer.read(Self.lastTakes)
     }
 
-    /// When a dose of each of these schedules was last taken (an index look-up each).
-    public func lastTakes(of keys: [(String, String)]) throws -> [String: Micros] {
-        try writer.read { db in
+    /// When a dose of each `anchor = "taken"` schedule of `config` was last taken, by
+    /// `medication/schedule`: what their due times count from (an index look-up each).
+    public func lastTakes(anchoredIn config: DoseCore.Configuration) throws -> [String: Micros] {
+        let keys = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
+        guard !keys.isEmpty else { return [:] }
+        return try writer.read { db in
             var result: [String: Micros] = [:]
             for (medication, schedule) in keys {
                 result[medication + "/" + schedule] = try Micros.fetchOne(db, sql: """

@@ -132,11 +132,11 @@ extension GlobalOptions {
     /// For `anchor = "taken"` schedules: the last takes in the history, when there is one, as the
     /// daemon's machine knows them (the same query fills its snapshot).
     func lastTakes(_ config: Configuration) throws -> (String, String) -> Micros? {
-        let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
-        guard !anchored.isEmpty, let history = try existingHistory() else { return { _, _ in nil } }
+        let anchored = config.medications.contains { $0.schedules.contains { $0.anchor == .taken } }
+        guard anchored, let history = try existingHistory() else { return { _, _ in nil } }
         let takes: [String: Micros]
         do {
-            takes = try history.lastTakes(of: anchored)
+            takes = try history.lastTakes(anchoredIn: config)
         } catch {
             throw Failure(message: "dosectl: \(error)")
         }

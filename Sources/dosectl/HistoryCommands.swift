@@ -187,9 +187,11 @@ extension Dosectl {
                     let medications: [List.Entry]
                     let history: [Reports.Entry]
                 }
+                let takes = try reports.lastTakes()  // read once, not once per schedule
                 output(try dosectl.json(Export(
-                    exported: RFC3339.utc(reports.now), medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
-                                                                      lastTaken: { try? reports.lastTakes()[$0 + "/" + $1] }),
+                    exported: RFC3339.utc(reports.now),
+                    medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
+                                              lastTaken: { takes[$0 + "/" + $1] }),
                     history: rows.map { Reports.Entry(row: $0, reports: reports) })))
             }
         }

@@ -59,8 +59,7 @@ struct Reports {
 
     /// The last takes of the `anchor = "taken"` schedules, whose due times follow them.
     func lastTakes() throws -> [String: Micros] {
-        let anchored = config.medications.flatMap { m in m.schedules.filter { $0.anchor == .taken }.map { (m.id, $0.id) } }
-        return anchored.isEmpty ? [:] : try store.lastTakes(of: anchored)
+        try store.lastTakes(anchoredIn: config)
     }
 
     /// Adherence per medication and overall: SQL aggregation over the stored doses, plus the doses
