@@ -8,9 +8,11 @@ struct SystemdFilesTests {
     static let analyze = "/usr/bin/systemd-analyze"
     static var hasAnalyze: Bool { FileManager.default.isExecutableFile(atPath: analyze) }
 
-    /// The units, with ExecStart pointing at the built dosed, in a temporary dir.
+    /// The units, with ExecStart pointing at the built dosed, in a temporary dir under /tmp: its
+    /// `runtime` becomes XDG_RUNTIME_DIR, where systemd places the user's other sockets (gpg-agent's),
+    /// and those paths must fit a socket address (108 bytes) wherever the checkout lives.
     static func units() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dosed-units-\(UUID().uuidString)")
+        let dir = URL(fileURLWithPath: "/tmp").appendingPathComponent("dosed-u-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("runtime"), withIntermediateDirectories: true)
         for name in ["dosed.service", "dosed.socket", "dosed-system.service"] {
             let text = try String(contentsOf: packageRoot.appendingPathComponent("systemd/\(name)"), encoding: .utf8)
