@@ -33,14 +33,20 @@ deps:
 	  fi; \
 	fi
 
-# What the tests use beside the build: socat (the README's socket examples, run as printed).
+# What the tests use beside the build: socat (the README's socket examples, run as printed), a
+# session bus with a notification server (dbus, python3-dbusmock) and a real desktop one (dunst
+# under Xvfb, screenshots with ImageMagick's import). Each is checked by a file it installs.
+TEST_PACKAGES = /usr/bin/socat:socat /usr/bin/dbus-daemon:dbus /usr/bin/dbus-send:dbus \
+	/usr/lib/python3/dist-packages/dbusmock:python3-dbusmock /usr/bin/dunst:dunst /usr/bin/dunstctl:dunst \
+	/usr/bin/Xvfb:xvfb /usr/bin/import:imagemagick
 test-deps:
-	@if ! command -v socat >/dev/null; then \
+	@missing=$$(for entry in $(TEST_PACKAGES); do [ -e "$${entry%%:*}" ] || echo "$${entry#*:}"; done | sort -u | tr '\n' ' '); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing socat with apt (the tests run the README's socket examples)..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; \
+	    echo "Installing what the tests use with apt: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "make test needs socat: run 'sudo apt-get install socat' and try again." >&2; exit 1; \
+	    echo "make test needs: $$missing; run 'sudo apt-get install $$missing' and try again." >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -69,7 +75,7 @@ test: deps test-deps
 	rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
 	TMPDIR="$(TEST_TMP)" $(SWIFT) build --build-tests
 	TMPDIR="$(TEST_TMP)" scripts/check-install.sh
-	TMPDIR="$(TEST_TMP)" scripts/with-journald.sh $(SWIFT) test --skip-build
+	TMPDIR="$(TEST_TMP)" DOSED_REQUIRE_DESKTOP=1 scripts/with-journald.sh $(SWIFT) test --skip-build
 
 # Fuzzing with libFuzzer and AddressSanitizer (FuzzTesting/): every target for FUZZ_TIME seconds.
 # Findings land in FuzzTesting/FailCases/, which `make test` replays. MERGE=1 keeps new inputs.

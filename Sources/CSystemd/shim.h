@@ -4,6 +4,9 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 #include <systemd/sd-daemon.h>
+/* Desktop notifications over the session bus (SPEC 9). */
+#include <systemd/sd-bus.h>
+#include <poll.h>
 #include <sys/uio.h>
 /* Linux facilities the daemon watches with: clock changes and config edits. */
 #include <sys/timerfd.h>

@@ -54,6 +54,7 @@ public enum ConfigDecoder {
                     config.timezone = previous.timezone
                     config.defaults = previous.defaults
                     config.hooks = previous.hooks
+                    config.notify = previous.notify
                 }
             }
         }
@@ -343,7 +344,7 @@ private struct Reader {
     // MARK: dosed.toml
 
     mutating func main(into config: inout Configuration) {
-        checkKeys(root, at: [], known: ["timezone", "defaults", "hooks"], context: "dosed.toml")
+        checkKeys(root, at: [], known: ["timezone", "defaults", "hooks", "notify"], context: "dosed.toml")
         config.timezone = zone(root, "timezone", at: [])
         if let defaults = subtable(root, "defaults", at: []) {
             let path = ["defaults"]
@@ -359,6 +360,15 @@ private struct Reader {
             config.hooks.onDue = string(hooks, "on_due", at: path).flatMap { $0.isEmpty ? nil : $0 }
             config.hooks.onMissed = string(hooks, "on_missed", at: path).flatMap { $0.isEmpty ? nil : $0 }
             config.hooks.onLowStock = string(hooks, "on_low_stock", at: path).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let notify = subtable(root, "notify", at: []) {
+            let path = ["notify"]
+            checkKeys(notify, at: path, known: ["desktop", "snooze"], context: "[notify]")
+            config.notify.desktop = bool(notify, "desktop", at: path)
+            if let span = duration(notify, "snooze", at: path, positive: true), let text = notify["snooze"]?.string {
+                config.notify.snooze = span
+                config.notify.snoozeText = text
+            }
         }
     }
 

@@ -17,10 +17,24 @@ public struct Configuration: Sendable {
         public init() {}
     }
 
+    /// Desktop notifications (`[notify]`, SPEC 9).
+    public struct Notify: Sendable, Equatable {
+        /// `desktop`: nil when not set (on in user mode, off in system mode).
+        public var desktop: Bool?
+        /// What the notification's Snooze button asks for, as written and as a span.
+        public var snoozeText = "15m"
+        public var snooze: Micros = 15 * Civil.minute
+        public init() {}
+
+        /// Whether reminders go to the desktop: `desktop` if set, else on in user mode only.
+        public func desktop(system: Bool) -> Bool { desktop ?? !system }
+    }
+
     /// `timezone` of `dosed.toml`, if set.
     public var timezone: String?
     public var defaults = Defaults()
     public var hooks = Hooks()
+    public var notify = Notify()
     /// Medications in id order.
     public var medications: [Medication] = []
     /// The zone used when neither a schedule nor `dosed.toml` names one.

@@ -30,6 +30,8 @@ public final class Daemon: @unchecked Sendable {
     private var lastStatus = ""
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
+    /// Desktop notifications (SPEC 9), when `[notify] desktop` is on.
+    private var desktop: DesktopNotifier?
     /// What loading the config at start refused, reported once the journal is told we started.
     private var startErrors: ConfigLoad?
 
@@ -90,6 +92,9 @@ public final class Daemon: @unchecked Sendable {
                 path: socketPath, mode: paths.flags.system ? 0o660 : 0o600, delegate: self, logger: logger)
             if paths.flags.system, let group = getgrnam("dosed") { chown(socketPath, getuid(), group.pointee.gr_gid) }
         }
+        desktop = DesktopNotifier(logger: logger) { [unowned self] dose, key in
+            self.queue.async { self.answerFromDesktop(dose, key) }
+        }
         try queue.sync {
             timer.setEventHandler { [unowned self] in self.tick() }
             let now = Self.now()
@@ -132,6 +137,7 @@ public final class Daemon: @unchecked Sendable {
             // Replies being encoded go out before the connections close.
             Self.rendering.sync(flags: .barrier) {}
             server?.shutdown()
+            desktop?.drain()
             hooks.stopAll()
             try? store.setLastAlive(Self.now())
             logger.info("dosed stopped")
@@ -236,6 +242,23 @@ public final class Daemon: @unchecked Sendable {
         }
         if let (name, command) = HookRunner.command(for: event, hooks: config.hooks) {
             hooks.run(name, command, environment: EventFields.environment(event, config: config))
+        }
+        // Last, and handed over: the bus never delays the journal or a subscriber.
+        if let desktop, config.notify.desktop(system: paths.flags.system),
+           let change = DesktopNotice.change(for: event, config: config) {
+            desktop.apply(change)
+        }
+    }
+
+    /// A button pressed on a dose's notification: answered as the socket's take, snooze or skip.
+    private func answerFromDesktop(_ dose: String, _ key: DesktopNotice.Key) {
+        let answer: ReminderMachine.Answer = switch key {
+        case .take: .take(at: nil, site: nil, note: nil)
+        case .snooze: .snooze(machine.config.notify.snooze)
+        case .skip: .skip(reason: nil)
+        }
+        if case .failure(let error) = self.answer(answer, for: .dose(dose), now: Self.now()) {
+            logger.info("the notification's \(key.rawValue) for \(dose) was not recorded: \(error.message)")
         }
     }
 

@@ -1,0 +1,97 @@
+import DoseCore
+
+/// What a desktop notification of a dose says and offers (SPEC 9): the pure part of desktop
+/// notifications, as ``EventFields`` is of journal entries.
+public struct DesktopNotice: Sendable, Equatable {
+    /// The dose this notification is about: one notification per dose.
+    public var dose: String
+    public var summary: String
+    public var body: String
+    /// The line that stands in for the buttons on a server without the `actions` capability.
+    public var answerLine: String?
+    /// Action keys and labels, in order; empty for a notice that asks nothing.
+    public var actions: [Action]
+    /// `urgency` hint: 1 (normal), 2 (critical) once the dose is escalated.
+    public var urgency: UInt8
+    /// `expire_timeout`: 0 never expires (reminders), -1 is the server's default.
+    public var expireTimeout: Int32
+    /// The last notice of this dose (missed): nothing follows it.
+    public var final: Bool
+
+    public init(dose: String, summary: String, body: String, answerLine: String?, actions: [Action], urgency: UInt8,
+                expireTimeout: Int32, final: Bool) {
+        self.dose = dose
+        self.summary = summary
+        self.body = body
+        self.answerLine = answerLine
+        self.actions = actions
+        self.urgency = urgency
+        self.expireTimeout = expireTimeout
+        self.final = final
+    }
+
+    public struct Action: Sendable, Equatable {
+        public var key: Key
+        public var label: String
+    }
+
+    /// The answers a notification offers.
+    public enum Key: String, Sendable, CaseIterable {
+        case take, snooze, skip
+    }
+
+    /// `app_name`, `app_icon`, `category` and `desktop-entry` of every notification.
+    public static let appName = "dosed"
+    public static let icon = "dosed"
+    public static let category = "x-dosed.reminder"
+    public static let desktopEntry = "dosed"
+
+    /// What an event does to its dose's notification: show (or replace) it, close it, or nothing.
+    public enum Change: Sendable, Equatable {
+        case show(DesktopNotice)
+        case close(dose: String)
+    }
+
+    /// The change `event` makes. Reminders, repeats and escalations show the dose's notification,
+    /// a pre-reminder shows it with the server's default timeout, a miss replaces it with a notice
+    /// without actions, and any answer (take, skip, snooze) closes it.
+    public static func change(for event: Event, config: Configuration) -> Change? {
+        guard let record = event.dose, !record.isExtra else { return nil }
+        let medication = config.medication(record.dose.medication)
+        let name = medication?.name ?? record.dose.medication
+        let zone = medication?.schedule(record.dose.schedule).map(config.zone(for:)) ?? config.zone
+        let due = EventFields.clock(record.dose.due, zone: zone)
+        let what = [medication?.dose, medication?.route].compactMap { $0 }.joined(separator: ", ")
+        var lines = what.isEmpty ? [] : [what]
+        let actions = [
+            Action(key: .take, label: "Take"),
+            Action(key: .snooze, label: "Snooze \(config.notify.snoozeText)"),
+            Action(key: .skip, label: "Skip"),
+        ]
+        let answer = "Answer: dosectl take \(record.id)"
+        switch event.kind {
+        case .reminder, .escalated, .preReminder:
+            if let site = record.site { lines.append("Site: \(site)") }
+            lines.append("Due \(due)" + (record.late ? " (late reminder)" : ""))
+            let pre = event.kind == .preReminder
+            return .show(DesktopNotice(
+                dose: record.id, summary: pre ? "\(name) at \(due)" : "Time for \(name)",
+                body: lines.joined(separator: "\n"), answerLine: answer, actions: actions,
+                urgency: record.escalated ? 2 : 1, expireTimeout: pre ? -1 : 0, final: false))
+        case .missed:
+            return .show(DesktopNotice(
+                dose: record.id, summary: "Missed: \(name), due \(due)", body: lines.joined(separator: "\n"),
+                answerLine: nil, actions: [], urgency: 1, expireTimeout: -1, final: true))
+        case .taken, .skipped, .snoozed:
+            return .close(dose: record.id)
+        default:
+            return nil
+        }
+    }
+
+    /// The body as sent: with the answer line when the server shows no buttons.
+    public func body(serverHasActions: Bool) -> String {
+        guard !serverHasActions, let answerLine else { return body }
+        return body.isEmpty ? answerLine : body + "\n" + answerLine
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+/// Desktop notifications (SPEC 9) through a real dbus-daemon and a real notification server:
+/// the exact calls dosed makes, the buttons answering doses, and every failure costing no reminder.
+@Suite("Desktop notifications end to end", .serialized, .enabled(if: DesktopSession.runs))
+struct DesktopTests {
+    /// A medication due `seconds` from now, every day.
+    static func medication(_ name: String, in seconds: Double, window: String = "1m", repeat: String = "2s",
+                           escalate: String = "1h") -> String {
+        """
+        name = "\(name)"
+        dose = "1 tablet"
+        route = "by mouth"
+        sites = ["left", "right"]
+        [[schedule]]
+        id = "daily"
+        every = "1d"
+        first = \(DaemonHarness.local(seconds))
+        window = "\(window)"
+        repeat = "\(`repeat`)"
+        escalate = "\(escalate)"
+        """
+    }
+
+    /// A subscriber's next `reminder`, which must be on time (not a late catch-up).
+    static func onTimeReminder(_ subscriber: RPCClient) throws {
+        let reminder = try #require(subscriber.notification("reminder"))
+        let params = try #require(reminder["params"] as? [String: Any])
+        #expect(params["late"] as? Bool != true, "a reminder came late: \(params)")
+    }
+
+    static func warnings(_ harness: DaemonHarness) -> Int {
+        harness.stderrText().components(separatedBy: "desktop notifications are unavailable").count - 1
+    }
+
+    @Test("a reminder is a notification with Take, Snooze and Skip; repeats and escalation replace it; Take answers the dose and closes it")
+    func life() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve()
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2, escalate: "5s")])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe")
+        try Self.onTimeReminder(subscriber)
+
+        // The first reminder, a repeat, then the escalated one: one notification, replaced.
+        let calls = try desktop.calls { NotifyCall.all($0).contains { $0.hints["urgency"] as? Int == 2 } }
+        #expect(calls.first?.first as? String == "GetCapabilities")
+        #expect(calls.filter { $0.first as? String == "GetCapabilities" }.count == 1)
+        let notices = NotifyCall.all(calls)
+        let first = try #require(notices.first)
+        #expect(first.replaces == 0)
+        #expect(first.appName == "dosed")
+        #expect(first.icon == "dosed")
+        #expect(first.summary == "Time for Demo")
+        #expect(first.body.hasPrefix("1 tablet, by mouth\nSite: left\nDue "))
+        #expect(first.actions == ["take", "Take", "snooze", "Snooze 15m", "skip", "Skip"])
+        #expect(first.hints["urgency"] as? Int == 1)
+        #expect(first.hints["category"] as? String == "x-dosed.reminder")
+        #expect(first.hints["desktop-entry"] as? String == "dosed")
+        #expect(first.hints["resident"] as? Bool == true)
+        #expect(first.expire == 0)
+        #expect(notices.dropFirst().allSatisfy { $0.replaces == 1 }, "repeats replace notification 1")
+        #expect(notices.count >= 3)
+
+        // Signals that are not ours change nothing: an unknown id, and a sender that is not the server.
+        try desktop.press("take", on: 99)
+        _ = try execute("/usr/bin/dbus-send", ["--session", "--type=signal", "/org/freedesktop/Notifications",
+                                               "org.freedesktop.Notifications.ActionInvoked", "uint32:1", "string:skip"],
+                        environment: desktop.environment)
+        Thread.sleep(forTimeInterval: 0.5)
+        let status = try harness.client().call("status")
+        let due = try #require((status["result"] as? [String: Any])?["due"] as? [[String: Any]])
+        #expect(due.count == 1, "still due after foreign signals")
+
+        try desktop.press("take", on: 1)
+        let taken = try #require(subscriber.notification("taken"))
+        let dose = try #require((taken["params"] as? [String: Any])?["id"] as? String)
+        let closed = try desktop.calls { closedIDs($0) == [1] }
+        #expect(closedIDs(closed) == [1])
+        let history = try harness.dosectl(["history", "--json"])
+        #expect(history.stdout.contains("\"state\":\"taken\"") || history.stdout.contains("\"state\" : \"taken\""), "\(history.stdout)")
+        let journal = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "taken" } }
+        #expect(journal.contains { $0["DOSED_EVENT"] == "taken" && $0["DOSED_DOSE_ID"] == dose && $0["DOSED_SITE"] == "left" })
+        #expect(Self.warnings(harness) == 0)
+    }
+
+    @Test("an answer from the CLI closes the notification; Snooze and Skip answer; a missed dose becomes a notice without buttons")
+    func answers() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve()
+        let harness = try DaemonHarness(medications: [
+            "alpha": Self.medication("Alpha", in: 2, repeat: "30s"),
+            "bravo": Self.medication("Bravo", in: 2, repeat: "30s"),
+            "charlie": Self.medication("Charlie", in: 2, window: "5s", repeat: "30s"),
+            "delta": Self.medication("Delta", in: 2, repeat: "30s"),
+        ], main: "[notify]\nsnooze = \"10m\"\n")
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["snoozed", "skipped", "missed"]])
+        let shown = NotifyCall.all(try desktop.calls { NotifyCall.all($0).count == 4 })
+        #expect(shown.count == 4)
+        var ids: [String: Int] = [:]
+        for (index, notice) in shown.enumerated() { ids[notice.summary] = index + 1 }
+        #expect(shown.allSatisfy { $0.actions.contains("Snooze 10m") })
+
+        #expect(try harness.dosectl(["take", "alpha"]).status == 0)
+        try desktop.press("snooze", on: try #require(ids["Time for Bravo"]))
+        let snoozed = try #require(subscriber.notification("snoozed"))
+        #expect((snoozed["params"] as? [String: Any])?["medication"] as? String == "bravo")
+        try desktop.press("skip", on: try #require(ids["Time for Delta"]))
+        let skipped = try #require(subscriber.notification("skipped"))
+        #expect((skipped["params"] as? [String: Any])?["medication"] as? String == "delta")
+        let closed = try desktop.calls { Set(closedIDs($0)).count == 3 }
+        #expect(Set(closedIDs(closed)) == Set(["Time for Alpha", "Time for Bravo", "Time for Delta"].compactMap { ids[$0] }))
+
+        let missed = try #require(subscriber.notification("missed"))
+        #expect((missed["params"] as? [String: Any])?["medication"] as? String == "charlie")
+        let notice = try #require(NotifyCall.all(try desktop.calls { NotifyCall.all($0).contains { $0.summary.hasPrefix("Missed") } })
+            .first { $0.summary.hasPrefix("Missed") })
+        #expect(notice.summary.hasPrefix("Missed: Charlie, due "))
+        #expect(notice.replaces == ids["Time for Charlie"])
+        #expect(notice.actions.isEmpty)
+        #expect(notice.expire == -1)
+    }
+
+    @Test("a server without buttons gets the dosectl line in the body")
+    func noActions() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve(capabilities: "body")
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2)])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        let notice = try #require(NotifyCall.all(try desktop.calls { !NotifyCall.all($0).isEmpty }).first)
+        #expect(notice.actions.isEmpty)
+        let line = try #require(notice.body.split(separator: "\n").last)
+        #expect(line.hasPrefix("Answer: dosectl take demo/daily@"))
+    }
+
+    // MARK: - Failures never cost a reminder
+
+    /// Reminders and repeats reach a subscriber on time whatever the bus does; dosed stays up.
+    static func remindersFlow(_ harness: DaemonHarness, repeats: Int = 2) throws {
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["reminder"]])
+        for _ in 0...repeats { try onTimeReminder(subscriber) }
+        #expect(harness.process?.isRunning == true)
+    }
+
+    @Test("no session bus at all: reminders go on, one warning")
+    func noBus() throws {
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2)])
+        defer { harness.remove() }
+        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=/tmp/dosed-no-such-bus"])
+        try Self.remindersFlow(harness)
+        #expect(Self.warnings(harness) == 1, "\(harness.stderrText())")
+    }
+
+    @Test("a bus without a notification server: reminders go on, one warning")
+    func noServer() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2)])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        try Self.remindersFlow(harness)
+        #expect(Self.warnings(harness) == 1, "\(harness.stderrText())")
+        #expect(harness.stderrText().contains("ServiceUnknown"))
+    }
+
+    @Test("the server crashes between reminders and comes back: reminders go on, and the next one is shown again")
+    func serverRestarts() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve()
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2)])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["reminder"]])
+        try Self.onTimeReminder(subscriber)
+        #expect(!NotifyCall.all(try desktop.calls { !NotifyCall.all($0).isEmpty }).isEmpty)
+        desktop.killServer()
+        try Self.onTimeReminder(subscriber)
+        try desktop.serve()
+        try Self.onTimeReminder(subscriber)
+        // A new server: capabilities asked again, and a new notification (it knows no old id).
+        let calls = try desktop.calls { !NotifyCall.all($0).isEmpty }
+        #expect(calls.first?.first as? String == "GetCapabilities")
+        #expect(NotifyCall.all(calls).first?.replaces == 0)
+        #expect(harness.process?.isRunning == true)
+    }
+
+    @Test("a server that never answers: reminders and answers go on without waiting for it")
+    func silentServer() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.hang()
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2)])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        try Self.remindersFlow(harness)
+        let take = try harness.dosectl(["take", "demo"])
+        #expect(take.status == 0, "\(take.stderr)")
+    }
+}
