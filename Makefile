@@ -18,7 +18,8 @@ INSTALLED = $(BINDIR)/dosed $(BINDIR)/dosectl $(UNITDIR)/dosed-system.service \
 	$(SYSUSERSDIR)/dosed.conf $(DATADIR)/doc/dosed/examples \
 	$(DATADIR)/bash-completion/completions/dosectl $(DATADIR)/zsh/site-functions/_dosectl \
 	$(DATADIR)/fish/vendor_completions.d/dosectl.fish $(DATADIR)/man/man1/dosectl.1 \
-	$(DATADIR)/man/man8/dosed.8 $(DATADIR)/man/man5/dosed.toml.5
+	$(DATADIR)/man/man8/dosed.8 $(DATADIR)/man/man5/dosed.toml.5 \
+	$(DATADIR)/applications/dosed.desktop $(DATADIR)/icons/hicolor/scalable/apps/dosed.svg
 
 all: build
 
@@ -38,7 +39,7 @@ deps:
 # under Xvfb, screenshots with ImageMagick's import). Each is checked by a file it installs.
 TEST_PACKAGES = /usr/bin/socat:socat /usr/bin/dbus-daemon:dbus /usr/bin/dbus-send:dbus \
 	/usr/lib/python3/dist-packages/dbusmock:python3-dbusmock /usr/bin/dunst:dunst /usr/bin/dunstctl:dunst \
-	/usr/bin/Xvfb:xvfb /usr/bin/import:imagemagick
+	/usr/bin/Xvfb:xvfb /usr/bin/import:imagemagick /usr/bin/desktop-file-validate:desktop-file-utils
 test-deps:
 	@missing=$$(for entry in $(TEST_PACKAGES); do [ -e "$${entry%%:*}" ] || echo "$${entry#*:}"; done | sort -u | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then \
@@ -64,6 +65,7 @@ run: build
 	echo "dosed is starting on config/ plus a demo dose due in 30 seconds."; \
 	echo "In another terminal:  .build/debug/dosectl $$flags take demo"; \
 	echo "                      .build/debug/dosectl $$flags watch"; \
+	echo "In a desktop session the reminder also shows as a notification with Take, Snooze and Skip."; \
 	echo; \
 	exec .build/debug/dosed $$flags
 
@@ -99,7 +101,8 @@ install: deps
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(USERUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
 	  "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DATADIR)/doc/dosed/examples/medications" \
 	  "$(DESTDIR)$(DATADIR)/bash-completion/completions" "$(DESTDIR)$(DATADIR)/zsh/site-functions" \
-	  "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d" "$(DESTDIR)$(DATADIR)/man/man1" "$(DESTDIR)$(DATADIR)/man/man5" "$(DESTDIR)$(DATADIR)/man/man8"; \
+	  "$(DESTDIR)$(DATADIR)/fish/vendor_completions.d" "$(DESTDIR)$(DATADIR)/man/man1" "$(DESTDIR)$(DATADIR)/man/man5" "$(DESTDIR)$(DATADIR)/man/man8" \
+	  "$(DESTDIR)$(DATADIR)/applications" "$(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps"; \
 	install -s -m 0755 "$$bin/dosed" "$$bin/dosectl" "$(DESTDIR)$(BINDIR)/"; \
 	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed-system.service > "$(DESTDIR)$(UNITDIR)/dosed-system.service"; \
 	sed 's|/usr/local/bin/dosed|$(BINDIR)/dosed|' systemd/dosed.service > "$(DESTDIR)$(USERUNITDIR)/dosed.service"; \
@@ -115,8 +118,11 @@ install: deps
 	$(SWIFT) package --allow-writing-to-directory "$$man" generate-manual --output-directory "$$man" >/dev/null; \
 	install -m 0644 "$$man/dosectl.1" "$(DESTDIR)$(DATADIR)/man/man1/"; rm -rf "$$man"; \
 	install -m 0644 doc/dosed.8 "$(DESTDIR)$(DATADIR)/man/man8/"; \
-	install -m 0644 doc/dosed.toml.5 "$(DESTDIR)$(DATADIR)/man/man5/"
+	install -m 0644 doc/dosed.toml.5 "$(DESTDIR)$(DATADIR)/man/man5/"; \
+	install -m 0644 data/dosed.desktop "$(DESTDIR)$(DATADIR)/applications/"; \
+	install -m 0644 data/dosed.svg "$(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/"
 	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog 2>/dev/null || true; \
+	  gtk-update-icon-cache -q -t "$(DATADIR)/icons/hicolor" 2>/dev/null || true; \
 	  systemd-sysusers 2>/dev/null || true; systemctl daemon-reload 2>/dev/null || true; fi
 	@echo "Installed under $(DESTDIR)$(PREFIX). Start it: systemctl --user enable --now dosed"
 

@@ -5,18 +5,45 @@
   idle      wakeups per minute while idle (voluntary context switches of every thread) and memory
   startup   time from exec to armed (first `status` reply) with 1,000 schedules
 
-Usage: bench/daemon_bench.py [lateness|idle|startup|all] [--dosed PATH]
+Usage: bench/daemon_bench.py [lateness|idle|startup|all] [--desktop]
 Run `make release` first; `lateness` needs a systemd journal (scripts/with-journald.sh provides one).
+--desktop: dosed talks to a notification server (python-dbusmock, Tests/Tools/notifications.py)
+on a private session bus, and idle measures with a notification shown (the bus connected).
 """
-import json, os, socket, subprocess, sys, tempfile, time
+import atexit, json, os, socket, subprocess, sys, tempfile, time
 
 DOSED = os.environ.get("DOSED", ".build/release/dosed")
+DESKTOP = {}
+
+
+def desktop_bus():
+    """A private dbus-daemon with a notification server; its environment for dosed."""
+    root = tempfile.mkdtemp(prefix="dosed-bench-bus-", dir="/tmp")
+    address = f"unix:path={root}/bus"
+    with open(f"{root}/bus.conf", "w") as f:
+        f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>{address}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+<allow own="*"/></policy></busconfig>""")
+    env = {"PATH": "/usr/bin:/bin", "DBUS_SESSION_BUS_ADDRESS": address}
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={root}/bus.conf", "--nofork", "--nopidfile"],
+                           stderr=subprocess.DEVNULL)
+    while not os.path.exists(f"{root}/bus"):
+        time.sleep(0.01)
+    tool = os.path.join(os.path.dirname(__file__), "..", "Tests", "Tools", "notifications.py")
+    server = subprocess.Popen(["/usr/bin/python3", tool, "serve", "body actions"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["/usr/bin/python3", tool, "owner"], env=env, check=True)
+    atexit.register(lambda: [p.kill() for p in (server, bus)])
+    return {"DBUS_SESSION_BUS_ADDRESS": address}
 
 
 def start(config, extra_env=None):
     state = tempfile.mkdtemp(prefix="dosed-bench-state-")
     sock = os.path.join(state, "dosed.sock")
     env = {"PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": state}
+    env.update(DESKTOP)
     env.update(extra_env or {})
     proc = subprocess.Popen([DOSED, "--config", config, "--state", state, "--socket", sock],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -134,6 +161,11 @@ def threads_switches(pid):
 
 def idle(seconds=60):
     meds = {"interferon": 'name = "Interferon"\n[[schedule]]\nid = "evening"\non = "Mon,Wed,Fri 20:00"\n'}
+    if DESKTOP:
+        # A dose due now, shown once (no repeat, no escalation within the hour): the bus is connected.
+        first = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 1))
+        meds["now"] = (f'name = "Now"\n[[schedule]]\nid = "s"\nevery = "1d"\nfirst = {first}\n'
+                       f'window = "2h"\nrepeat = "0"\nescalate = "2h"\n')
     proc, sock = start(config_dir(meds))
     try:
         call(connect(sock), "status")
@@ -175,7 +207,10 @@ def startup(schedules=1000, runs=5):
 
 
 if __name__ == "__main__":
-    what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    args = [a for a in sys.argv[1:] if a != "--desktop"]
+    if "--desktop" in sys.argv:
+        DESKTOP.update(desktop_bus())
+    what = args[0] if args else "all"
     for name, fn in (("startup", startup), ("idle", idle), ("lateness", lateness)):
         if what in (name, "all"):
             fn()

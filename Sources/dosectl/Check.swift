@@ -16,6 +16,10 @@ extension Dosectl {
             let config = load.configuration
             let now = currentInstant()
             output("\(global.paths.config): OK, \(config.medications.count) medication(s), \(config.scheduleCount) schedule(s), zone \(config.zone)")
+            let notify = config.notify
+            let desktop = notify.desktop(system: global.paths.flags.system)
+            let source = notify.desktop == nil ? " (default in \(global.paths.flags.system ? "system" : "user") mode)" : ""
+            output("  desktop notifications: " + (desktop ? "on, Snooze \(notify.snoozeText)" : "off") + source)
             for medication in config.medications {
                 output("  \(medication.id): \(Presentation.what(medication))")
                 for schedule in medication.schedules {

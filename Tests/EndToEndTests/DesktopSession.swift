@@ -10,6 +10,10 @@ final class DesktopSession: @unchecked Sendable {
     var environment: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": address] }
     private let bus: Process
     private var server: Process?
+    /// Xvfb and dunst, when ``showOnScreen()`` started them.
+    private var screen: [Process] = []
+    /// The X display of ``showOnScreen()``.
+    private(set) var display: String?
 
     static let tool = packageRoot.appendingPathComponent("Tests/Tools/notifications.py").path
     static let python = "/usr/bin/python3"
@@ -86,6 +90,90 @@ final class DesktopSession: @unchecked Sendable {
         guard try tool(["owner"]).status == 0 else { throw HarnessError(message: "the notification server did not start") }
     }
 
+    /// Why a real desktop notification daemon cannot run here, or nil.
+    static let missingScreen: String? = {
+        for tool in ["/usr/bin/Xvfb", "/usr/bin/dunst", "/usr/bin/dunstctl", "/usr/bin/import"]
+        where !FileManager.default.isExecutableFile(atPath: tool) {
+            return "no \(tool) (apt install xvfb dunst imagemagick)"
+        }
+        return nil
+    }()
+
+    /// A real desktop notification daemon as the server: dunst on a virtual X screen (Xvfb),
+    /// showing the dosed icon from `data/`.
+    func showOnScreen() throws {
+        if let missing = Self.missingScreen { throw HarnessError(message: missing) }
+        let xvfb = Process()
+        xvfb.executableURL = URL(fileURLWithPath: "/usr/bin/Xvfb")
+        // -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+        xvfb.arguments = ["-displayfd", "1", "-screen", "0", "800x300x24", "-nolisten", "tcp"]
+        let numbers = Pipe()
+        xvfb.standardOutput = numbers
+        xvfb.standardError = FileHandle.nullDevice
+        try launch(xvfb)
+        screen.append(xvfb)
+        let number = String(decoding: numbers.fileHandleForReading.availableData, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !number.isEmpty else { throw HarnessError(message: "Xvfb did not start") }
+        display = ":" + number
+        let config = root.appendingPathComponent("dunstrc")
+        try """
+            [global]
+                font = DejaVu Sans 11
+                width = 420
+                height = 200
+                origin = top-right
+                offset = 10x10
+                icon_path = \(packageRoot.appendingPathComponent("data").path)
+                max_icon_size = 48
+                frame_width = 2
+            [urgency_normal]
+                background = "#ffffff"
+                foreground = "#1a1a1a"
+                frame_color = "#1f4e79"
+                timeout = 0
+            [urgency_critical]
+                background = "#fff4f4"
+                foreground = "#1a1a1a"
+                frame_color = "#d1495b"
+                timeout = 0
+            """.write(to: config, atomically: false, encoding: .utf8)
+        let dunst = Process()
+        dunst.executableURL = URL(fileURLWithPath: "/usr/bin/dunst")
+        dunst.arguments = ["-config", config.path]
+        dunst.environment = ["PATH": "/usr/bin:/bin", "DISPLAY": display!, "HOME": root.path].merging(environment) { $1 }
+        dunst.standardOutput = FileHandle.nullDevice
+        dunst.standardError = FileHandle.nullDevice
+        try launch(dunst)
+        screen.append(dunst)
+        server = nil
+        guard try tool(["owner"]).status == 0 else { throw HarnessError(message: "dunst did not start") }
+    }
+
+    /// `dunstctl count displayed`: notifications on screen now.
+    func displayed() throws -> Int? {
+        Int(try execute("/usr/bin/dunstctl", ["count", "displayed"], environment: environment).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Waits until `displayed()` is `count` (10 s at most) and returns the last figure.
+    func displayed(becomes count: Int) throws -> Int? {
+        var figure: Int?
+        for _ in 0..<100 {
+            figure = try displayed()
+            if figure == count { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return figure
+    }
+
+    /// A screenshot of the virtual screen, as PNG.
+    func screenshot(to file: URL) throws {
+        guard let display else { throw HarnessError(message: "no screen") }
+        let shot = try execute("/usr/bin/import", ["-display", display, "-window", "root", file.path])
+        guard shot.status == 0 else { throw HarnessError(message: "import failed: \(shot.stderr)") }
+    }
+
     /// Kills the notification server, as a crash would.
     func killServer() {
         guard let server else { return }
@@ -124,6 +212,10 @@ final class DesktopSession: @unchecked Sendable {
 
     func close() {
         killServer()
+        for process in screen.reversed() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         // A private bus that nothing else uses: no graceful stop needed.
         kill(bus.processIdentifier, SIGKILL)
         bus.waitUntilExit()

@@ -143,6 +143,38 @@ struct DesktopTests {
         #expect(line.hasPrefix("Answer: dosectl take demo/daily@"))
     }
 
+    @Test("a real notification daemon (dunst on Xvfb) shows the reminder with the dosed icon; an answer from the CLI removes it",
+          .enabled(if: DesktopSession.missingScreen == nil || ProcessInfo.processInfo.environment["DOSED_REQUIRE_DESKTOP"] == "1"))
+    func onScreen() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.showOnScreen()
+        #expect(try desktop.displayed() == 0)
+        let harness = try DaemonHarness(medications: ["interferon": """
+            name = "Interferon alfa (Intron A)"
+            dose = "3 million units"
+            route = "subcutaneous"
+            sites = ["thigh left", "thigh right"]
+            [[schedule]]
+            id = "evening"
+            every = "2d"
+            first = \(DaemonHarness.local(2))
+            """])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        #expect(try desktop.displayed(becomes: 1) == 1)
+        // Kept for README (make test refreshes it): what a patient sees.
+        let shots = packageRoot.appendingPathComponent(".build/screenshots")
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        let shot = shots.appendingPathComponent("notification.png")
+        try desktop.screenshot(to: shot)
+        // Not blank: the screen's pixels differ (an empty Xvfb screen is one colour).
+        let spread = try execute("/usr/bin/convert", [shot.path, "-format", "%[fx:standard_deviation]", "info:"])
+        #expect((Double(spread.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0.01, "\(spread.stdout)")
+        #expect(try harness.dosectl(["take", "interferon"]).status == 0)
+        #expect(try desktop.displayed(becomes: 0) == 0)
+    }
+
     // MARK: - Failures never cost a reminder
 
     /// Reminders and repeats reach a subscriber on time whatever the bus does; dosed stays up.
