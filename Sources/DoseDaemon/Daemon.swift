@@ -137,7 +137,7 @@ public final class Daemon: @unchecked Sendable {
             // Replies being encoded go out before the connections close.
             Self.rendering.sync(flags: .barrier) {}
             server?.shutdown()
-            desktop?.drain()
+            desktop?.stop()
             hooks.stopAll()
             try? store.setLastAlive(Self.now())
             logger.info("dosed stopped")
@@ -243,9 +243,10 @@ public final class Daemon: @unchecked Sendable {
         if let (name, command) = HookRunner.command(for: event, hooks: config.hooks) {
             hooks.run(name, command, environment: EventFields.environment(event, config: config))
         }
-        // Last, and handed over: the bus never delays the journal or a subscriber.
-        if let desktop, config.notify.desktop(system: paths.flags.system),
-           let change = DesktopNotice.change(for: event, config: config) {
+        // Last, and handed over: the bus never delays the journal or a subscriber. Closes go
+        // through even with notifications turned off since: one may still be on screen.
+        if let desktop, let change = DesktopNotice.change(for: event, config: config) {
+            if case .show = change, !config.notify.desktop(system: paths.flags.system) { return }
             desktop.apply(change)
         }
     }

@@ -42,9 +42,14 @@ final class DesktopNotifier: @unchecked Sendable {
         queue.async { [self] in handle(change) }
     }
 
-    /// Waits until every change handed over so far has been sent (for a clean stop).
-    func drain() {
-        queue.sync {}
+    /// Closes every notification shown and waits until that is written: once dosed is gone,
+    /// their buttons would answer nobody.
+    func stop() {
+        queue.sync {
+            guard case .ready(_, let actions) = server else { return }
+            perform(book.closeAll(), actions: actions)
+            bus?.flush()
+        }
     }
 
     private func handle(_ change: DesktopNotice.Change) {

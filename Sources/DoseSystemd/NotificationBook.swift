@@ -84,6 +84,16 @@ public struct NotificationBook: Sendable {
         if case .shown(id)? = entries[dose] { entries[dose] = nil }
     }
 
+    /// Closes every notification shown (dosed is stopping: their buttons would answer nobody).
+    /// Notifications still on their way are left to the server.
+    public mutating func closeAll() -> [Call] {
+        let shown = entries.compactMap { _, entry -> UInt32? in
+            if case .shown(let id) = entry { id } else { nil }
+        }
+        reset()
+        return shown.sorted().map(Call.close)
+    }
+
     /// Forgets every notification: the server or the bus went away.
     public mutating func reset() {
         entries = [:]

@@ -126,6 +126,12 @@ public final class SessionBus: @unchecked Sendable {
         pump()
     }
 
+    /// Writes out every message queued (blocking: for a clean stop only).
+    public func flush() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        if let bus { sd_bus_flush(bus) }
+    }
+
     /// Closes the connection (pending calls are dropped without replies).
     public func close() {
         dispatchPrecondition(condition: .onQueue(queue))

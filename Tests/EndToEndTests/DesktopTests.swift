@@ -227,6 +227,11 @@ struct DesktopTests {
         #expect(calls.first?.first as? String == "GetCapabilities")
         #expect(NotifyCall.all(calls).first?.replaces == 0)
         #expect(harness.process?.isRunning == true)
+        #expect(Self.warnings(harness) == 1, "\(harness.stderrText())")
+        #expect(harness.stderrText().contains("desktop notifications work again"))
+        // Stopping closes what is on screen: its buttons would answer nobody.
+        harness.stop()
+        #expect(closedIDs(try desktop.calls { !closedIDs($0).isEmpty }) == [1])
     }
 
     @Test("a server that never answers: reminders and answers go on without waiting for it")
