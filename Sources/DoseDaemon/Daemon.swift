@@ -135,7 +135,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.stopping()
         queue.async { [self] in
             // Replies being encoded go out before the connections close.
-            Self.rendering.sync(flags: .barrier) {}
+            Self.rendering.sync {}
             server?.shutdown()
             desktop?.stop()
             hooks.stopAll()
@@ -369,8 +369,10 @@ extension Daemon: SocketDelegate {
         return .success(value)
     }
 
-    /// Where replies are encoded, off the engine queue.
-    static let rendering = DispatchQueue(label: "dosed.replies", attributes: .concurrent)
+    /// Where replies are encoded, off the engine queue. Serial: on Linux the first use of a
+    /// concurrent queue starts libdispatch's thread-pool monitor, a timer that wakes the
+    /// process every second from then on (an idle dosed must not wake at all).
+    static let rendering = DispatchQueue(label: "dosed.replies")
 
     private func runBatch(_ items: ArraySlice<JSONValue>, replies: [Rendering], budget: Int, from connection: Connection,
                           reply: @escaping @Sendable (String?) -> Void) {

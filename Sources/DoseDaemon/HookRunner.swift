@@ -4,10 +4,10 @@ import NIOConcurrencyHelpers
 
 /// Runs `[hooks]` commands with `/bin/sh -c` and the event's `DOSED_*` fields as environment.
 ///
-/// Hooks run on their own queue and never delay a reminder; each is limited to `timeout`, then
+/// Each hook runs on a thread of its own (hooks are rare; a concurrent queue would start
+/// libdispatch's once-a-second thread-pool monitor for good) and never delays a reminder; each is limited to `timeout`, then
 /// killed. A failure is reported (the daemon writes it to the journal) with its exit status.
 final class HookRunner: Sendable {
-    private let queue = DispatchQueue(label: "dosed.hooks", attributes: .concurrent)
     /// Called with the hook's name and what went wrong.
     private let report: @Sendable (String, String) -> Void
     let timeout: TimeInterval
@@ -42,7 +42,7 @@ final class HookRunner: Sendable {
         let report = self.report
         let timeout = self.timeout
         let running = self.running
-        queue.async {
+        Thread.detachNewThread {
             defer { finished?() }
             let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
             guard let pid = Self.spawn(["/bin/sh", "-c", command], environment: env) else {

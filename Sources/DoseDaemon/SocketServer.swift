@@ -65,6 +65,8 @@ public protocol SocketDelegate: AnyObject, Sendable {
 public final class SocketServer: Sendable {
     public static let maximumLine = 64 * 1024
     static let writeLimit = 256 * 1024
+    /// Where memory is given back after the last client left.
+    static let trimming = DispatchQueue(label: "dosed.trim")
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -92,7 +94,9 @@ public final class SocketServer: Sendable {
                     let none = clients.withLockedValue { $0.removeValue(forKey: key); return $0.isEmpty }
                     // The last client gone: give memory that bursts of clients took back to the
                     // system (glibc keeps freed memory in its arenas otherwise).
-                    if none { DispatchQueue.global(qos: .background).async { _ = malloc_trim(0) } }
+                    // (A serial queue of its own: a global queue would start libdispatch's
+                    // once-a-second thread-pool monitor.)
+                    if none { Self.trimming.async { _ = malloc_trim(0) } }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))

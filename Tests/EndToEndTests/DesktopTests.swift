@@ -175,6 +175,40 @@ struct DesktopTests {
         #expect(try desktop.displayed(becomes: 0) == 0)
     }
 
+    /// Voluntary context switches of each thread of `pid`.
+    static func switches(_ pid: Int32) -> [String: Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var counts: [String: Int] = [:]
+        for task in tasks {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches") }) {
+                counts[task] = Int(line.split(separator: "\t").last ?? "")
+            }
+        }
+        return counts
+    }
+
+    @Test("idle with a notification shown and after clients came and went, dosed does not wake at all")
+    func idle() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve()
+        let harness = try DaemonHarness(medications: [
+            "demo": Self.medication("Demo", in: 1, window: "2h", repeat: "0", escalate: "2h"),
+        ])
+        defer { harness.remove() }
+        try harness.start(environment: desktop.environment)
+        #expect(!NotifyCall.all(try desktop.calls { !NotifyCall.all($0).isEmpty }).isEmpty)
+        for _ in 0..<3 { _ = try harness.client().call("status") }
+        // Worker threads of the work just done end within about 5 s; then nothing is left to do.
+        Thread.sleep(forTimeInterval: 6)
+        let before = Self.switches(harness.pid)
+        Thread.sleep(forTimeInterval: 3)
+        let after = Self.switches(harness.pid)
+        let wakeups = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+        #expect(wakeups == 0, "threads before \(before), after \(after)")
+    }
+
     // MARK: - Failures never cost a reminder
 
     /// Reminders and repeats reach a subscriber on time whatever the bus does; dosed stays up.
