@@ -425,7 +425,7 @@ private struct Reader {
 
     static let scheduleKeys = [
         "id", "on", "every", "first", "before", "window", "repeat", "escalate", "start", "end", "timezone",
-        "cycle", "count", "anchor", "paused", "paused_until",
+        "cycle", "count", "anchor", "paused", "paused_until", "dose", "route",
     ]
 
     mutating func schedule(_ table: TOMLTable, at path: Path, defaults: Configuration.Defaults) -> (Schedule, ScheduleText)? {
@@ -518,6 +518,8 @@ private struct Reader {
         let escalate = duration(table, "escalate", at: path, positive: false) ?? defaults.escalate
         let paused = bool(table, "paused", at: path) ?? false
         let pausedUntil = timePoint(table, "paused_until", at: path)
+        let dose = string(table, "dose", at: path)
+        let route = string(table, "route", at: path)
 
         guard errors.count == errorsBefore, let id, let timing, let text else { return nil }
         var schedule = Schedule(id: id, timing: timing)
@@ -533,6 +535,8 @@ private struct Reader {
         schedule.anchor = anchor
         schedule.paused = paused
         schedule.pausedUntil = pausedUntil
+        schedule.dose = dose
+        schedule.route = route
         return (schedule, text)
     }
 

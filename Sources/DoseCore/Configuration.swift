@@ -95,6 +95,16 @@ public struct Medication: Sendable, Equatable {
     public func schedule(_ id: String) -> Schedule? {
         schedules.first { $0.id == id }
     }
+
+    /// The dose of the schedule's doses: its own `dose`, else the medication's (SPEC 10).
+    public func dose(for schedule: String) -> String? {
+        self.schedule(schedule)?.dose ?? dose
+    }
+
+    /// The route of the schedule's doses: its own `route`, else the medication's.
+    public func route(for schedule: String) -> String? {
+        self.schedule(schedule)?.route ?? route
+    }
 }
 
 /// How a schedule's timing was written in its file.

@@ -44,6 +44,10 @@ public struct Schedule: Sendable, Equatable {
     public var paused = false
     /// Doses due before this are paused.
     public var pausedUntil: TimePoint?
+    /// This schedule's `dose` and `route`, overriding the medication's (SPEC 10): induction then
+    /// maintenance, titration steps.
+    public var dose: String?
+    public var route: String?
 
     public init(id: String, timing: Timing) {
         self.id = id

@@ -32,8 +32,8 @@ public struct DoseMessage: Codable, Sendable, Equatable {
         schedule = dose.schedule
         due = RFC3339.utc(dose.due)
         due_local = RFC3339.local(dose.due, offset: zone.offset(at: dose.due))
-        self.dose = medication.dose
-        route = medication.route
+        self.dose = medication.dose(for: dose.schedule)
+        route = medication.route(for: dose.schedule)
         self.site = site
         self.state = state
     }

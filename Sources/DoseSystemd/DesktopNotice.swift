@@ -61,7 +61,8 @@ public struct DesktopNotice: Sendable, Equatable {
         let name = medication?.name ?? record.dose.medication
         let zone = medication?.schedule(record.dose.schedule).map(config.zone(for:)) ?? config.zone
         let due = EventFields.clock(record.dose.due, zone: zone)
-        let what = [medication?.dose, medication?.route].compactMap { $0 }.joined(separator: ", ")
+        let schedule = record.dose.schedule
+        let what = [medication?.dose(for: schedule), medication?.route(for: schedule)].compactMap { $0 }.joined(separator: ", ")
         var lines = what.isEmpty ? [] : [what]
         let actions = [
             Action(key: .take, label: "Take"),

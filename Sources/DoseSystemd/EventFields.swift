@@ -24,8 +24,10 @@ public enum EventFields {
         }
         if let medication = config.medication(event.dose?.dose.medication ?? event.medication ?? "") {
             fields.append(("DOSED_MEDICATION_NAME", medication.name))
-            if let dose = medication.dose { fields.append(("DOSED_DOSE", dose)) }
-            if let route = medication.route { fields.append(("DOSED_ROUTE", route)) }
+            // A dose's own schedule may set its dose and route (SPEC 10).
+            let schedule = event.dose?.dose.schedule ?? ""
+            if let dose = medication.dose(for: schedule) { fields.append(("DOSED_DOSE", dose)) }
+            if let route = medication.route(for: schedule) { fields.append(("DOSED_ROUTE", route)) }
         }
         if event.late { fields.append(("DOSED_LATE", "1")) }
         if let stock = event.stock { fields.append(("DOSED_STOCK", String(stock))) }
@@ -55,8 +57,8 @@ public enum EventFields {
         }
         let medication = config.medication(record.dose.medication)
         var what = [medication?.name ?? record.dose.medication]
-        if let dose = medication?.dose { what.append(dose) }
-        if let route = medication?.route { what.append(route) }
+        if let dose = medication?.dose(for: record.dose.schedule) { what.append(dose) }
+        if let route = medication?.route(for: record.dose.schedule) { what.append(route) }
         if let site = record.site, event.kind == .reminder || event.kind == .preReminder || event.kind == .taken {
             what.append(site)
         }

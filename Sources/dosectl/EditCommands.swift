@@ -162,6 +162,8 @@ extension Dosectl {
             @Option(help: "Re-remind every (\"0\" = never).") var `repeat`: String?
             @Option(help: "Warnings from due + this.") var escalate: String?
             @Option(help: "An IANA zone for this schedule.") var timezone: String?
+            @Option(help: "This schedule's dose, overriding the medication's (e.g. an induction dose).") var dose: String?
+            @Option(help: "This schedule's route, overriding the medication's.") var route: String?
 
             func validate() throws {
                 if !on.isEmpty && (every != nil || first != nil) { throw ValidationError("give --on, or --every with --first, not both") }
@@ -195,6 +197,8 @@ extension Dosectl {
                 if let value = self.repeat { table["repeat"] = .string(value) }
                 if let escalate { table["escalate"] = .string(escalate) }
                 if let timezone { table["timezone"] = .string(timezone) }
+                if let dose { table["dose"] = .string(dose) }
+                if let route { table["route"] = .string(route) }
             }
         }
 

@@ -43,9 +43,12 @@ extension Dosectl {
             var id: String
             var text: ScheduleText
             var paused: Bool
+            /// This schedule's doses' dose and route: its own, else the medication's (SPEC 10).
+            var dose: String?
+            var route: String?
             var next: DoseMessage?
 
-            enum CodingKeys: String, CodingKey { case id, on, every, paused, next }
+            enum CodingKeys: String, CodingKey { case id, on, every, paused, dose, route, next }
 
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.container(keyedBy: CodingKeys.self)
@@ -57,6 +60,8 @@ extension Dosectl {
                     try c.encode(duration, forKey: .every)
                 }
                 try c.encode(paused, forKey: .paused)
+                try c.encode(dose, forKey: .dose)
+                try c.encode(route, forKey: .route)
                 try c.encode(next, forKey: .next)
             }
         }
@@ -76,6 +81,7 @@ extension Dosectl {
                     schedules.append(ScheduleEntry(
                         id: schedule.id, text: medication.scheduleTexts[schedule.id]!,
                         paused: schedule.paused || schedule.pausedUntil.map { $0.instant(in: config.zone(for: schedule)) > now } == true,
+                        dose: medication.dose(for: schedule.id), route: medication.route(for: schedule.id),
                         next: Presentation.messages(next, config: config).first))
                 }
                 let onHand = ReminderMachine.Stock.onHand(stored: stock[medication.id], configured: medication.stock)
@@ -103,7 +109,10 @@ extension Dosectl {
                     let zone = config.zone(for: schedule)
                     let when = scheduleEntry.next.flatMap { RFC3339.parse($0.due) }.map { Presentation.localTime($0, zone: zone) }
                     let state = scheduleEntry.paused ? " (paused)" : ""
-                    output("  \(schedule.id)\(state): \(Presentation.timing(medication.scheduleTexts[schedule.id]))  next: \(when ?? "none")")
+                    // A schedule's own dose and route, where it sets them.
+                    let own = [schedule.dose, schedule.route].compactMap { $0 }
+                    let what = own.isEmpty ? "" : " (" + own.joined(separator: ", ") + ")"
+                    output("  \(schedule.id)\(state)\(what): \(Presentation.timing(medication.scheduleTexts[schedule.id]))  next: \(when ?? "none")")
                 }
             }
         }

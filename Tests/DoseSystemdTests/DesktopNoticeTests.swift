@@ -129,6 +129,27 @@ struct DesktopNoticeTests {
             """)
     }
 
+    @Test("a schedule's own dose and route are the dose's, in the journal, the notification and the message")
+    func scheduleDose() throws {
+        let text = Self.interferon + "\ndose = \"20 million units\"\nroute = \"intravenous\"\n"
+        let config = try ConfigDecoder.decode(
+            main: nil, medications: [SourceFile(path: "medications/interferon.toml", text: text)],
+            systemZone: ZoneRules.named("UTC")!).get()
+        var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "evening", due: Self.at("2026-11-30T20:00:00Z")))
+        record.reminders = 1
+        let event = Event(kind: .reminder, dose: record)
+        let fields = Dictionary(EventFields.fields(event, config: config), uniquingKeysWith: { $1 })
+        #expect(fields["DOSED_DOSE"] == "20 million units" && fields["DOSED_ROUTE"] == "intravenous")
+        #expect(EventFields.message(event, config: config).hasPrefix("Time for Interferon alfa, 20 million units, intravenous"))
+        guard case .show(let notice)? = DesktopNotice.change(for: event, config: config) else { Issue.record("no notice"); return }
+        #expect(notice.body.hasPrefix("20 million units, intravenous\n"))
+        // An unscheduled take has the medication's own.
+        var extra = record
+        extra.dose = DueDose(medication: "interferon", schedule: DoseID.extra, due: Self.at("2026-11-30T20:00:00Z"))
+        let extraFields = Dictionary(EventFields.fields(Event(kind: .taken, dose: extra), config: config), uniquingKeysWith: { $1 })
+        #expect(extraFields["DOSED_DOSE"] == "3 million units" && extraFields["DOSED_ROUTE"] == "subcutaneous")
+    }
+
     static func notice(_ dose: String, final: Bool = false) -> DesktopNotice {
         DesktopNotice(dose: dose, summary: "s", body: "b", answerLine: nil, actions: [], urgency: 1,
                       expireTimeout: 0, final: final)

@@ -59,6 +59,28 @@ struct EditTests {
         #expect(try dosectl(["med", "edit", "nosuch", "--dose", "1"] + flags).status == 1)
     }
 
+    @Test("a schedule's own dose and route (schedule add/edit --dose --route) override the medication's in next and list")
+    func scheduleDose() throws {
+        let (dir, flags) = try Self.setUp()
+        defer { dir.remove() }
+        #expect(try dosectl(["med", "edit", "interferon", "--dose", "10 MU", "--route", "subcutaneous"] + flags).status == 0)
+        let add = try dosectl(["schedule", "add", "interferon/induction", "--on", "Mon..Fri 08:00", "--end", "2026-12-04",
+                               "--dose", "20 MU", "--route", "intravenous"] + flags)
+        #expect(add.status == 0, "\(add.stderr)")
+        let doses = try #require(try Self.json(try dosectl(["next", "-n", "3", "--from", "2026-11-30T00:00:00Z", "--json"] + flags))
+            as? [[String: Any]])
+        #expect(doses.map { "\($0["schedule"]!) \($0["dose"]!) \($0["route"]!)" } == [
+            "induction 20 MU intravenous", "evening 10 MU subcutaneous", "induction 20 MU intravenous",
+        ])
+        let list = try #require(try Self.json(try dosectl(["list", "--json"] + flags)) as? [[String: Any]])
+        let schedules = try #require(list.first?["schedules"] as? [[String: Any]])
+        #expect(schedules.map { "\($0["id"]!) \($0["dose"]!) \($0["route"]!)" } == [
+            "evening 10 MU subcutaneous", "induction 20 MU intravenous",
+        ])
+        #expect(try dosectl(["schedule", "edit", "interferon/induction", "--dose", "18 MU"] + flags).status == 0)
+        #expect(try dosectl(["list"] + flags).stdout.contains("induction (18 MU, intravenous): on Mon..Fri 08:00"))
+    }
+
     @Test("schedule add, edit, remove: seen by next --json")
     func schedules() throws {
         let (dir, flags) = try Self.setUp()
