@@ -20,20 +20,23 @@ public struct Note: Sendable, Equatable {
 
 /// Adherence counts over a period (SPEC 8): doses due in it that are answered or whose window has
 /// closed are `counted`; taken within the window is `on_time`, after it `late`; skipped and missed
-/// count against both rates.
+/// count against both rates. Held doses (withheld by the care team, SPEC 10) are reported beside
+/// and never counted.
 public struct Tally: Sendable, Equatable {
     public var counted = 0
     public var onTime = 0
     public var late = 0
     public var skipped = 0
     public var missed = 0
+    public var held = 0
 
-    public init(counted: Int = 0, onTime: Int = 0, late: Int = 0, skipped: Int = 0, missed: Int = 0) {
+    public init(counted: Int = 0, onTime: Int = 0, late: Int = 0, skipped: Int = 0, missed: Int = 0, held: Int = 0) {
         self.counted = counted
         self.onTime = onTime
         self.late = late
         self.skipped = skipped
         self.missed = missed
+        self.held = held
     }
 
     public var taken: Int { onTime + late }
@@ -44,12 +47,14 @@ public struct Tally: Sendable, Equatable {
 
     public static func + (a: Tally, b: Tally) -> Tally {
         Tally(counted: a.counted + b.counted, onTime: a.onTime + b.onTime, late: a.late + b.late,
-              skipped: a.skipped + b.skipped, missed: a.missed + b.missed)
+              skipped: a.skipped + b.skipped, missed: a.missed + b.missed, held: a.held + b.held)
     }
 
     /// How one dose counts at `now`.
     public enum Outcome: Sendable, Equatable {
         case onTime, late, skipped, missed
+        /// Withheld by the care team: reported, not counted.
+        case held
         /// Its window is open and it is unanswered: not counted yet.
         case open
     }
@@ -62,6 +67,7 @@ public struct Tally: Sendable, Equatable {
         case .taken: return (record.answeredAt ?? .max) <= closes ? .onTime : .late
         case .skipped: return .skipped
         case .missed: return .missed
+        case .held: return .held
         case .pending: return closes <= now ? .missed : .open
         }
     }
@@ -69,13 +75,17 @@ public struct Tally: Sendable, Equatable {
     /// Adds one dose.
     public mutating func add(_ outcome: Outcome?) {
         guard let outcome, outcome != .open else { return }
+        if outcome == .held {
+            held += 1
+            return
+        }
         counted += 1
         switch outcome {
         case .onTime: onTime += 1
         case .late: late += 1
         case .skipped: skipped += 1
         case .missed: missed += 1
-        case .open: break
+        case .open, .held: break
         }
     }
 }

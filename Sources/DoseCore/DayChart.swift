@@ -1,9 +1,11 @@
 /// The day-by-day adherence chart: one row per medication, one cell per day (`adherence --calendar`).
 public enum DayChart {
-    /// What a day shows: the worst of its doses (missed, then skipped, late, on time).
+    /// What a day shows: the worst of its doses (missed, then skipped, late, on time, held).
     public enum Cell: Int, Sendable, Comparable, CaseIterable {
         case nothingDue = 0
         case open
+        /// Withheld by the care team: shown, never worse than a dose taken.
+        case held
         case onTime
         case late
         case skipped
@@ -41,6 +43,7 @@ public enum DayChart {
             case .late?: cell = .late
             case .skipped?: cell = .skipped
             case .missed?: cell = .missed
+            case .held?: cell = .held
             case .open?, nil: cell = .open
             }
             row[i] = max(row[i], cell)

@@ -10,6 +10,8 @@ public struct DoseRecord: Sendable, Equatable {
         case taken
         case skipped
         case missed
+        /// Withheld by the care team (SPEC 10): answered, never reminded, not counted in adherence.
+        case held
     }
 
     public var dose: DueDose
@@ -35,7 +37,7 @@ public struct DoseRecord: Sendable, Equatable {
     }
 
     public var id: String { dose.id }
-    public var isAnswered: Bool { state == .taken || state == .skipped }
+    public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
     /// An unscheduled take (`<medication>/extra@<time>`).
     public var isExtra: Bool { dose.schedule == DoseID.extra }
 }

@@ -12,12 +12,13 @@ public struct Event: Sendable, Equatable {
         case lowStock = "low-stock"
         case configLoaded = "config-loaded"
         case configError = "config-error"
+        case held
 
         /// The journal `PRIORITY` (syslog level).
         public var priority: Int {
             switch self {
             case .reminder: 5
-            case .preReminder, .taken, .skipped, .snoozed, .configLoaded: 6
+            case .preReminder, .taken, .skipped, .snoozed, .configLoaded, .held: 6
             case .escalated, .missed, .lowStock: 4
             case .configError: 3
             }
@@ -36,6 +37,7 @@ public struct Event: Sendable, Equatable {
             case .lowStock: "76dd7c32a74c4b67bbfa2d4ac69a2848"
             case .configLoaded: "417139632c9944b8ae2e7e8a167d1d40"
             case .configError: "e7acdaa8dec14f3cbc3ea598302bf9d2"
+            case .held: "dbc2592fa16745e18204292309d2a7b4"
             }
         }
     }

@@ -331,6 +331,8 @@ public struct ReminderMachine: Sendable {
         case take(at: Micros?, site: String?, note: String?)
         case skip(reason: String?)
         case snooze(Micros)
+        /// Withheld by the care team (SPEC 10).
+        case hold(reason: String?)
     }
 
     /// Which dose an answer is for.
@@ -354,11 +356,14 @@ public struct ReminderMachine: Sendable {
         public var description: String { message }
     }
 
-    /// Answers a dose: take, skip or snooze (SPEC 5 and 6). The returned record is the dose as
+    /// Answers a dose: take, skip, snooze or hold (SPEC 5, 6 and 10). The returned record is the dose as
     /// answered; its `.save` action comes first, so the answer is durable before it is told.
     public mutating func answer(_ answer: Answer, for target: Target, now: Micros) -> Result<(DoseRecord, [Action]), AnswerError> {
         var record: DoseRecord
-        switch find(target, now: now, allowEarly: true) {
+        // A hold may be for any dose to come: the care team withholds tomorrow's.
+        var isHold = false
+        if case .hold = answer { isHold = true }
+        switch find(target, now: now, allowEarly: true, allowFuture: isHold) {
         case .failure(let error):
             guard case .take(let at, let site, let note) = answer, case .medication(let medication) = target,
                   error.code == .notFound, config.medication(medication) != nil
@@ -374,14 +379,14 @@ public struct ReminderMachine: Sendable {
         case .take(let at, let site, let note):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
             return .success(take(&record, at: at ?? now, site: site, note: note))
-        case .skip(let reason):
+        case .skip(let reason), .hold(let reason):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
-            record.state = .skipped
+            record.state = isHold ? .held : .skipped
             record.answeredAt = now
             record.note = reason ?? record.note
             record.snoozedUntil = nil
             records[record.id] = record
-            return .success((record, [.save(record), .emit(Event(kind: .skipped, dose: record))]))
+            return .success((record, [.save(record), .emit(Event(kind: isHold ? .held : .skipped, dose: record))]))
         case .snooze(let span):
             guard record.state == .pending, record.dose.due <= now, let schedule = schedule(of: record) else {
                 return .failure(AnswerError(code: .invalid, message: "\(record.id) is not due, so it cannot be snoozed"))
@@ -442,7 +447,8 @@ public struct ReminderMachine: Sendable {
 
     /// The dose an answer means: by id (a dose due, past or within its window ahead), or by
     /// medication (the earliest due and unanswered, else the next one within its window ahead).
-    public func find(_ target: Target, now: Micros, allowEarly: Bool) -> Result<DoseRecord, AnswerError> {
+    /// With `allowFuture` (a hold), also any dose to come: by id, or the medication's next one.
+    public func find(_ target: Target, now: Micros, allowEarly: Bool, allowFuture: Bool = false) -> Result<DoseRecord, AnswerError> {
         switch target {
         case .dose(let id):
             if let record = records[id] { return .success(record) }
@@ -459,7 +465,7 @@ public struct ReminderMachine: Sendable {
             guard times.next() == dose.due else {
                 return .failure(AnswerError(code: .notFound, message: "no dose of \(dose.medication)/\(dose.schedule) is due at \(RFC3339.utc(dose.due))"))
             }
-            guard dose.due - schedule.window <= now else {
+            guard dose.due - schedule.window <= now || allowFuture else {
                 return .failure(AnswerError(code: .invalid, message: "\(id) is not due until \(RFC3339.utc(dose.due)); it can be answered from \(RFC3339.utc(dose.due - schedule.window))"))
             }
             // A dose from before the daemon's records (e.g. written while it was stopped).
@@ -488,6 +494,13 @@ public struct ReminderMachine: Sendable {
                         break
                     }
                 }
+            }
+            if dueNow == nil, early == nil, allowFuture,
+               let next = upcoming(after: now, count: 1, filter: .init(medication: id, schedule: nil)).first,
+               let schedule = medication.schedule(next.schedule) {
+                var record = records[next.id] ?? DoseRecord(dose: next)
+                record.closes = next.due + schedule.window
+                return .success(record)
             }
             guard let found = dueNow ?? early else {
                 return .failure(AnswerError(code: .notFound, message: "no dose of \(id) is due"))

@@ -507,6 +507,10 @@ extension Daemon: SocketDelegate {
             return params(request, as: RPCParams.Skip.self).flatMap { p in
                 target(p.dose, p.medication).flatMap { answer(.skip(reason: p.reason), for: $0, now: now).map(message) }
             }
+        case "hold":
+            return params(request, as: RPCParams.Skip.self).flatMap { p in
+                target(p.dose, p.medication).flatMap { answer(.hold(reason: p.reason), for: $0, now: now).map(message) }
+            }
         case "snooze":
             return params(request, as: RPCParams.Snooze.self).flatMap { p in
                 guard case .success(let span) = DurationText.parse(p.for) else {

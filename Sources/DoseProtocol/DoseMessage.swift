@@ -4,7 +4,7 @@ import DoseCore
 public struct DoseMessage: Codable, Sendable, Equatable {
     /// A dose's state (SPEC 6).
     public enum State: String, Codable, Sendable {
-        case upcoming, due, snoozed, taken, skipped, missed
+        case upcoming, due, snoozed, taken, skipped, missed, held
     }
 
     public var id: String
@@ -79,6 +79,7 @@ extension DoseMessage {
         case .taken: state = .taken
         case .skipped: state = .skipped
         case .missed: state = .missed
+        case .held: state = .held
         }
         self.init(record.dose, medication: medication, zone: zone, site: record.site, state: state)
         if record.isAnswered || record.state == .missed, let at = record.answeredAt {

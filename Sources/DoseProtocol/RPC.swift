@@ -167,6 +167,7 @@ public enum RPCParams {
         }
     }
 
+    /// `skip` and `hold`.
     public struct Skip: Codable, Sendable {
         public var dose: String?
         public var medication: String?

@@ -129,6 +129,8 @@ public final class HistoryStore: Sendable {
         migrator.registerMigration("v3 daily tallies") { db in
             // Adherence over years of history sums one row per medication and day, kept up to date
             // by triggers; open (pending) doses are counted live, since they depend on the time.
+            // Shipped migrations are frozen: their SQL is written out here, never built from
+            // helpers that live code uses.
             try db.execute(sql: """
                 CREATE TABLE doseDay (
                   medication TEXT NOT NULL, day INTEGER NOT NULL,
@@ -138,47 +140,117 @@ public final class HistoryStore: Sendable {
                 CREATE INDEX dose_taken ON dose (medication, schedule, state, answeredAt);
                 CREATE INDEX dose_pending ON dose (due) WHERE state = 'pending';
                 INSERT INTO doseDay (medication, day, onTime, late, skipped, missed)
-                  SELECT medication, due / 86400000000, \(Self.counts("dose"))
+                  SELECT medication, due / 86400000000,
+                  SUM(dose.state = 'taken' AND dose.answeredAt <= COALESCE(dose.closes, dose.due)),
+                  SUM(dose.state = 'taken' AND dose.answeredAt > COALESCE(dose.closes, dose.due)),
+                  SUM(dose.state = 'skipped'), SUM(dose.state = 'missed')
                   FROM dose WHERE schedule != 'extra' AND state != 'pending' GROUP BY medication, due / 86400000000;
-                \(Self.triggers)
+                CREATE TRIGGER dose_day_insert AFTER INSERT ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
+                  late = late + (NEW.state = 'taken' AND NEW.answeredAt > COALESCE(NEW.closes, NEW.due)),
+                  skipped = skipped + (NEW.state = 'skipped'),
+                  missed = missed + (NEW.state = 'missed')
+                WHERE medication = NEW.medication AND day = NEW.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_delete AFTER DELETE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
+                  late = late - (OLD.state = 'taken' AND OLD.answeredAt > COALESCE(OLD.closes, OLD.due)),
+                  skipped = skipped - (OLD.state = 'skipped'),
+                  missed = missed - (OLD.state = 'missed')
+                WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_update_old AFTER UPDATE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
+                  late = late - (OLD.state = 'taken' AND OLD.answeredAt > COALESCE(OLD.closes, OLD.due)),
+                  skipped = skipped - (OLD.state = 'skipped'),
+                  missed = missed - (OLD.state = 'missed')
+                WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_update_new AFTER UPDATE ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
+                  late = late + (NEW.state = 'taken' AND NEW.answeredAt > COALESCE(NEW.closes, NEW.due)),
+                  skipped = skipped + (NEW.state = 'skipped'),
+                  missed = missed + (NEW.state = 'missed')
+                WHERE medication = NEW.medication AND day = NEW.due / 86400000000;
+                END;
+                """)
+        }
+        migrator.registerMigration("v4 held doses") { db in
+            // Held doses (SPEC 10) are tallied beside the counted ones. No dose could be held
+            // before this version, so there is nothing to back-fill.
+            try db.execute(sql: """
+                ALTER TABLE doseDay ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+                DROP TRIGGER dose_day_insert;
+                DROP TRIGGER dose_day_delete;
+                DROP TRIGGER dose_day_update_old;
+                DROP TRIGGER dose_day_update_new;
+                CREATE TRIGGER dose_day_insert AFTER INSERT ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
+                  late = late + (NEW.state = 'taken' AND NEW.answeredAt > COALESCE(NEW.closes, NEW.due)),
+                  skipped = skipped + (NEW.state = 'skipped'),
+                  missed = missed + (NEW.state = 'missed'),
+                  held = held + (NEW.state = 'held')
+                WHERE medication = NEW.medication AND day = NEW.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_delete AFTER DELETE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
+                  late = late - (OLD.state = 'taken' AND OLD.answeredAt > COALESCE(OLD.closes, OLD.due)),
+                  skipped = skipped - (OLD.state = 'skipped'),
+                  missed = missed - (OLD.state = 'missed'),
+                  held = held - (OLD.state = 'held')
+                WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_update_old AFTER UPDATE ON dose
+                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
+                  late = late - (OLD.state = 'taken' AND OLD.answeredAt > COALESCE(OLD.closes, OLD.due)),
+                  skipped = skipped - (OLD.state = 'skipped'),
+                  missed = missed - (OLD.state = 'missed'),
+                  held = held - (OLD.state = 'held')
+                WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
+                END;
+                CREATE TRIGGER dose_day_update_new AFTER UPDATE ON dose
+                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
+                UPDATE doseDay SET
+                  onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
+                  late = late + (NEW.state = 'taken' AND NEW.answeredAt > COALESCE(NEW.closes, NEW.due)),
+                  skipped = skipped + (NEW.state = 'skipped'),
+                  missed = missed + (NEW.state = 'missed'),
+                  held = held + (NEW.state = 'held')
+                WHERE medication = NEW.medication AND day = NEW.due / 86400000000;
+                END;
                 """)
         }
         return migrator
     }
 
-    /// Triggers that keep `doseDay` in step with `dose`: a row's counts leave its day when it is
-    /// deleted or changed, and join its day when it is inserted or changed.
-    private static var triggers: String {
-        [("insert", "INSERT", "NEW", "+"), ("delete", "DELETE", "OLD", "-"),
-         ("update_old", "UPDATE", "OLD", "-"), ("update_new", "UPDATE", "NEW", "+")].map { name, event, row, sign in
-            """
-            CREATE TRIGGER dose_day_\(name) AFTER \(event) ON dose
-            WHEN \(row).schedule != 'extra' AND \(row).state != 'pending' BEGIN
-              \(adjust(row, sign))
-            END;
-            """
-        }.joined(separator: "\n")
-    }
-
-    /// The four counts of the doses of `row` (aggregated): on time, late, skipped, missed.
+    /// The five counts of the doses of `row` (aggregated): on time, late, skipped, missed, held.
     private static func counts(_ row: String) -> String {
         """
         SUM(\(row).state = 'taken' AND \(row).answeredAt <= COALESCE(\(row).closes, \(row).due)),
         SUM(\(row).state = 'taken' AND \(row).answeredAt > COALESCE(\(row).closes, \(row).due)),
-        SUM(\(row).state = 'skipped'), SUM(\(row).state = 'missed')
-        """
-    }
-
-    /// Trigger body: adds (`+`) or removes (`-`) one dose row's counts from its day.
-    private static func adjust(_ row: String, _ sign: String) -> String {
-        """
-        INSERT INTO doseDay (medication, day) VALUES (\(row).medication, \(row).due / 86400000000) ON CONFLICT DO NOTHING;
-        UPDATE doseDay SET
-          onTime = onTime \(sign) (\(row).state = 'taken' AND \(row).answeredAt <= COALESCE(\(row).closes, \(row).due)),
-          late = late \(sign) (\(row).state = 'taken' AND \(row).answeredAt > COALESCE(\(row).closes, \(row).due)),
-          skipped = skipped \(sign) (\(row).state = 'skipped'),
-          missed = missed \(sign) (\(row).state = 'missed')
-        WHERE medication = \(row).medication AND day = \(row).due / 86400000000;
+        SUM(\(row).state = 'skipped'), SUM(\(row).state = 'missed'), SUM(\(row).state = 'held')
         """
     }
 
@@ -311,10 +383,11 @@ public final class HistoryStore: Sendable {
             var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "medication": medication]
             func add(_ sql: String, _ extra: [String: (any DatabaseValueConvertible)?]) throws {
                 for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.merging(extra) { $1 })) {
-                    let tally = Tally(onTime: row[1] ?? 0, late: row[2] ?? 0, skipped: row[3] ?? 0, missed: row[4] ?? 0)
+                    let tally = Tally(onTime: row[1] ?? 0, late: row[2] ?? 0, skipped: row[3] ?? 0, missed: row[4] ?? 0,
+                                      held: row[5] ?? 0)
                     tallies[row[0], default: Tally()] = tallies[row[0], default: Tally()]
                         + Tally(counted: tally.onTime + tally.late + tally.skipped + tally.missed, onTime: tally.onTime,
-                                late: tally.late, skipped: tally.skipped, missed: tally.missed)
+                                late: tally.late, skipped: tally.skipped, missed: tally.missed, held: tally.held)
                 }
             }
             let rows = """
@@ -326,7 +399,7 @@ public final class HistoryStore: Sendable {
             let lastDay = until / day
             if firstDay < lastDay {
                 try add("""
-                    SELECT medication, SUM(onTime), SUM(late), SUM(skipped), SUM(missed) FROM doseDay
+                    SELECT medication, SUM(onTime), SUM(late), SUM(skipped), SUM(missed), SUM(held) FROM doseDay
                     WHERE day >= :first AND day < :last\(filter) GROUP BY medication
                     """, ["first": firstDay, "last": lastDay])
                 try add(rows, ["from": since, "to": firstDay * day])
@@ -337,10 +410,10 @@ public final class HistoryStore: Sendable {
             arguments["since"] = since
             arguments["until"] = until
             try add("""
-                SELECT medication, 0, 0, 0, SUM(COALESCE(closes, due) <= :now) FROM dose INDEXED BY dose_pending
+                SELECT medication, 0, 0, 0, SUM(COALESCE(closes, due) <= :now), 0 FROM dose INDEXED BY dose_pending
                 WHERE state = 'pending' AND due >= :since AND due < :until AND schedule != 'extra'\(filter) GROUP BY medication
                 """, [:])
-            return tallies.filter { $0.value.counted > 0 }
+            return tallies.filter { $0.value.counted > 0 || $0.value.held > 0 }
         }
     }
 

@@ -82,6 +82,8 @@ public enum EventFields {
             return "Taken: \(text)\(at)" + (record.isExtra ? " (unscheduled)" : " — due \(due)") + stock
         case .skipped:
             return "Skipped: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
+        case .held:
+            return "Held by the care team: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
         case .snoozed:
             let until = record.snoozedUntil.map { clock($0, zone: zone) } ?? "later"
             return "Snoozed until \(until): \(text) — due \(due)"

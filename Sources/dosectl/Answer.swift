@@ -176,6 +176,25 @@ extension Dosectl {
         }
     }
 
+    /// `dosectl hold`: a dose the care team withheld (SPEC 10).
+    struct Hold: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a dose as held: withheld by the care team, never reminded, not counted in adherence.",
+            discussion: "With a medication, the dose due now, else its next one; with a dose id, any dose to come.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
+        @Option(help: "Why, e.g. \"low blood pressure\".") var reason: String?
+        @Flag(help: "Print the dose as JSON.") var json = false
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let params: [String: JSONValue] = reason.map { ["reason": .string($0)] } ?? [:]
+            let dose = try answering.answer(target, rpc: "hold", params: params, local: .hold(reason: reason))
+            output(json ? try dosectl.json(dose) : describe(dose))
+        }
+    }
+
     /// `dosectl snooze`.
     struct Snooze: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Postpone a due dose's reminder (never past its window).")

@@ -11,6 +11,7 @@ struct CalendarChart {
     static let symbols: [DayChart.Cell: (glyph: String, color: String, label: String)] = [
         .onTime: ("●", "\u{1B}[32m", "taken on time"), .late: ("◐", "\u{1B}[33m", "taken late"),
         .skipped: ("○", "\u{1B}[35m", "skipped"), .missed: ("✗", "\u{1B}[31m", "missed"),
+        .held: ("H", "\u{1B}[34m", "held by the care team"),
         .open: ("·", "\u{1B}[36m", "due, not answered yet"), .nothingDue: (" ", "", "nothing due"),
     ]
 

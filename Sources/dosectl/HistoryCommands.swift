@@ -104,7 +104,7 @@ extension Dosectl {
                 return
             }
             output("Adherence \(Presentation.localTime(start, zone: reports.config.zone)) – \(Presentation.localTime(end, zone: reports.config.zone))")
-            output("medication        counted  taken  on time  late  skipped  missed  adherence  on time")
+            output("medication        counted  taken  on time  late  skipped  missed  adherence  on time  held")
             for name in ordered { output(Self.line(name, tallies[name] ?? Tally())) }
             output(Self.line("all", total))
         }
@@ -121,7 +121,7 @@ extension Dosectl {
             func col(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
             return name.padding(toLength: 16, withPad: " ", startingAt: 0) + col("\(t.counted)", 9) + col("\(t.taken)", 7)
                 + col("\(t.onTime)", 9) + col("\(t.late)", 6) + col("\(t.skipped)", 9) + col("\(t.missed)", 8)
-                + col(percent(t.adherence), 11) + col(percent(t.onTimeRate), 9)
+                + col(percent(t.adherence), 11) + col(percent(t.onTimeRate), 9) + col("\(t.held)", 6)
         }
 
         /// SPEC 8 `Rates`; the two rates are null when nothing is counted.
@@ -129,6 +129,7 @@ extension Dosectl {
             .object([
                 "counted": .number(Double(t.counted)), "taken": .number(Double(t.taken)), "on_time": .number(Double(t.onTime)),
                 "late": .number(Double(t.late)), "skipped": .number(Double(t.skipped)), "missed": .number(Double(t.missed)),
+                "held": .number(Double(t.held)),
                 "adherence": t.adherence.map(JSONValue.number) ?? .null, "on_time_rate": t.onTimeRate.map(JSONValue.number) ?? .null,
             ])
         }

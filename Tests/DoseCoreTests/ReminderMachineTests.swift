@@ -137,6 +137,53 @@ struct ReminderMachineTests {
         }
     }
 
+    @Test("hold (SPEC 10): a held dose is answered and never reminded; a dose to come can be held ahead; not twice")
+    func hold() throws {
+        var machine = try Self.machine()
+        // Monday 20:00 is due: held at 20:05, nothing more for it (no repeats, no miss at 22:00).
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let (held, actions) = try machine.answer(.hold(reason: "low blood pressure"), for: .medication("interferon"),
+                                                 now: at("2026-11-30T20:05:00Z")).get()
+        #expect(held.state == .held && held.note == "low blood pressure" && held.id == "interferon/evening@2026-11-30T20:00:00Z")
+        #expect(Self.events(actions) == ["held"])
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.hold(reason: nil), for: .dose(held.id), now: at("2026-11-30T20:06:00Z")).get()
+        }
+        // Friday's dose, days ahead, held by id; Wednesday's stays as it is.
+        let friday = "interferon/evening@2026-12-04T20:00:00Z"
+        #expect(try machine.answer(.hold(reason: nil), for: .dose(friday), now: at("2026-11-30T20:10:00Z")).get().0.state == .held)
+        // With nothing due, a hold by medication is for its next dose: Wednesday's.
+        let (next, _) = try machine.answer(.hold(reason: nil), for: .medication("interferon"), now: at("2026-11-30T23:00:00Z")).get()
+        #expect(next.id == "interferon/evening@2026-12-02T20:00:00Z")
+        #expect(Self.run(&machine, until: "2026-12-07T19:00:00Z") == [])
+        // A dose that is not one of the schedule's cannot be held.
+        #expect(throws: ReminderMachine.AnswerError.self) {
+            try machine.answer(.hold(reason: nil), for: .dose("interferon/evening@2026-12-05T20:00:00Z"), now: at("2026-12-01T00:00:00Z")).get()
+        }
+    }
+
+    @Test("adherence with held doses, by hand: held doses are reported beside and never counted")
+    func heldAdherence() {
+        let due = at("2026-11-30T20:00:00Z")
+        func record(_ state: DoseRecord.State, answered: Micros? = nil) -> DoseRecord {
+            var r = DoseRecord(dose: DueDose(medication: "m", schedule: "s", due: due))
+            r.state = state
+            r.answeredAt = answered
+            r.closes = due + 2 * Civil.hour
+            return r
+        }
+        var tally = Tally()
+        // 5 due: taken on time, held, held, skipped, missed → counted 3, adherence 1/3, held 2.
+        for r in [record(.taken, answered: due), record(.held, answered: due), record(.held), record(.skipped), record(.missed)] {
+            tally.add(Tally.outcome(r, now: due + Civil.day))
+        }
+        #expect(tally == Tally(counted: 3, onTime: 1, late: 0, skipped: 1, missed: 1, held: 2))
+        #expect(tally.adherence == 1.0 / 3.0)
+        let cells = DayChart.cells([record(.held)], medications: ["m"], days: [WallTime(year: 2026, month: 11, day: 30)],
+                                   zone: .utc, now: due + Civil.day)
+        #expect(cells["m"] == [.held])
+    }
+
     @Test("snooze re-reminds after the snooze, never past the window: a long one ends a minute before it closes")
     func snooze() throws {
         var machine = try Self.machine()

@@ -1,6 +1,7 @@
 import DoseCore
-import DoseStore
+@testable import DoseStore
 import Foundation
+import GRDB
 import Testing
 
 @Suite("History store")
@@ -35,7 +36,7 @@ struct HistoryStoreTests {
         for i in 0..<2000 {
             let med = ["a", "b", "c"][i % 3]
             let due = Micros(i) * 20 * Civil.minute
-            let state: DoseRecord.State = [.pending, .taken, .skipped, .missed][Int.random(in: 0..<4, using: &generator)]
+            let state: DoseRecord.State = [.pending, .taken, .skipped, .missed, .held][Int.random(in: 0..<5, using: &generator)]
             let answered = state == .taken ? due + Micros.random(in: 0..<(4 * Civil.hour), using: &generator) : nil
             var r = Self.record(med, due, state, answered: answered)
             if i % 50 == 0 { r = DoseRecord(dose: DueDose(medication: med, schedule: "extra", due: due)); r.state = .taken; r.answeredAt = due }
@@ -51,7 +52,7 @@ struct HistoryStoreTests {
         // Answers change (a missed dose taken late, a pending one skipped): the daily tallies follow.
         var changed: [DoseRecord] = []
         for (i, var r) in records.enumerated() where i % 7 == 0 && !r.isExtra {
-            r.state = r.state == .skipped ? .taken : .skipped
+            r.state = r.state == .skipped ? .taken : r.state == .taken ? .held : .skipped
             r.answeredAt = r.dose.due + Micros(i % 3) * Civil.hour
             changed.append(r)
             records[i] = r
@@ -63,6 +64,44 @@ struct HistoryStoreTests {
         }
         #expect(try store.tallies(since: since, until: until, now: now) == expected)
         #expect(try store.tallies(since: since + 7 * Civil.minute, until: since + 3 * Civil.hour, now: now).values.reduce(0) { $0 + $1.counted } > 0)
+    }
+
+    @Test("a history written before held doses existed (v3) migrates without losing a row; held doses are tallied beside")
+    func migrationToHeld() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("v3-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent(HistoryStore.fileName).path
+        // The schema as v3 shipped it, with rows written by that version's code.
+        let old = try DatabaseQueue(path: path)
+        try HistoryStore.migrator.migrate(old, upTo: "v3 daily tallies")
+        let day = Civil.day
+        try old.write { db in
+            for (i, state) in ["taken", "taken", "skipped", "missed", "taken"].enumerated() {
+                let due = 3 * day + Micros(i) * Civil.hour
+                try db.execute(sql: """
+                    INSERT INTO dose (id, medication, schedule, due, state, answeredAt, closes)
+                    VALUES (?, 'm', 's', ?, ?, ?, ?)
+                    """, arguments: ["m/s@\(i)", due, state, state == "taken" ? due + (i == 4 ? 3 * Civil.hour : 0) : nil,
+                                     due + 2 * Civil.hour])
+            }
+        }
+        try old.close()
+        let store = try HistoryStore(path: path)
+        let now = 10 * day
+        // 5 counted: 2 on time, 1 late (taken after its window), 1 skipped, 1 missed.
+        #expect(try store.tallies(since: 0, until: now, now: now)
+            == ["m": Tally(counted: 5, onTime: 2, late: 1, skipped: 1, missed: 1, held: 0)])
+        #expect(try store.records(since: 0, until: now).count == 5)
+        // A held dose is reported, never counted; changing it back counts it again.
+        var held = Self.record("m", 4 * day, .held, answered: 4 * day)
+        try store.save(held)
+        #expect(try store.tallies(since: 0, until: now, now: now)
+            == ["m": Tally(counted: 5, onTime: 2, late: 1, skipped: 1, missed: 1, held: 1)])
+        held.state = .taken
+        try store.save(held)
+        #expect(try store.tallies(since: 0, until: now, now: now)
+            == ["m": Tally(counted: 6, onTime: 3, late: 1, skipped: 1, missed: 1, held: 0)])
     }
 
     @Test("notes in time order, by period")

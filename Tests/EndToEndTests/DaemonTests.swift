@@ -28,6 +28,41 @@ struct DaemonTests {
         """
     }
 
+    @Test("hold (SPEC 10): dosectl and the socket hold doses; a held dose is told once, with its reason, and never reminded again")
+    func hold() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 2, window: "1m", repeatEvery: "1s")])
+        defer { harness.remove() }
+        try harness.start()
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["reminder", "held"]])
+        let reminder = try #require(subscriber.notification("reminder"))
+        let dose = try #require((reminder["params"] as? [String: Any])?["id"] as? String)
+        let hold = try harness.dosectl(["hold", "interferon", "--reason", "low blood pressure", "--json"])
+        #expect(hold.status == 0, "\(hold.stderr)")
+        let held = try #require(try JSONSerialization.jsonObject(with: Data(hold.stdout.utf8)) as? [String: Any])
+        #expect(held["id"] as? String == dose && held["state"] as? String == "held" && held["note"] as? String == "low blood pressure")
+        let told = try #require(subscriber.notification("held"))
+        #expect((told["params"] as? [String: Any])?["state"] as? String == "held")
+        // The next dose, an hour ahead, held through the socket.
+        let reply = try harness.client().call("hold", ["medication": "interferon"])
+        let next = try #require(reply["result"] as? [String: Any], "\(reply)")
+        #expect(next["state"] as? String == "held" && next["id"] as? String != dose)
+        #expect((try harness.client().call("hold", ["dose": dose])["error"] as? [String: Any])?["code"] as? Int == -32602)
+        // Repeats were every second: none comes after the hold.
+        let entries = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "held" } }
+        let reminders = entries.filter { $0["DOSED_EVENT"] == "reminder" }.count
+        Thread.sleep(forTimeInterval: 2.5)
+        let later = try harness.journal { _ in true }
+        #expect(later.filter { $0["DOSED_EVENT"] == "reminder" }.count == reminders)
+        let entry = try #require(later.first { $0["DOSED_EVENT"] == "held" })
+        #expect(entry["MESSAGE_ID"] == "dbc2592fa16745e18204292309d2a7b4" && entry["PRIORITY"] == "6" && entry["DOSED_DOSE_ID"] == dose)
+        #expect(entry["MESSAGE"]?.hasPrefix("Held by the care team: Interferon alfa") == true)
+        #expect(entry["MESSAGE"]?.hasSuffix("(low blood pressure)") == true)
+        let adherence = try harness.dosectl(["adherence", "--json"])
+        let total = try #require((try JSONSerialization.jsonObject(with: Data(adherence.stdout.utf8)) as? [String: Any])?["total"] as? [String: Any])
+        #expect(total["held"] as? Int == 1 && total["counted"] as? Int == 0, "\(total)")
+    }
+
     @Test("a dose's whole life in the journal and to a subscriber: pre-reminder, reminder with every field, repeats, escalation, missed",
           .enabled(if: journalAvailable))
     func lifecycle() throws {
