@@ -380,7 +380,7 @@ private struct Reader {
     // MARK: Medication files
 
     mutating func medication(id: String, defaults: Configuration.Defaults) -> Medication? {
-        checkKeys(root, at: [], known: ["name", "dose", "route", "sites", "stock", "refill_at", "notes", "schedule"],
+        checkKeys(root, at: [], known: ["name", "dose", "route", "sites", "stock", "refill_at", "refill_days", "notes", "schedule"],
                   context: "a medication file")
         let name = string(root, "name", at: [])
         if root["name"] == nil {
@@ -392,6 +392,7 @@ private struct Reader {
         medication.notes = string(root, "notes", at: [])
         medication.stock = integer(root, "stock", at: [], minimum: 0, maximum: Limits.stock)
         medication.refillAt = integer(root, "refill_at", at: [], minimum: 0, maximum: Limits.stock)
+        medication.refillDays = integer(root, "refill_days", at: [], minimum: 1, maximum: Limits.refillDays)
         if let (sites, array) = strings(root, "sites", at: []) {
             if !array { fail(["sites"], "'sites' must be an array of strings") }
             var seen: Set<String> = []

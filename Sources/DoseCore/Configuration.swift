@@ -82,6 +82,8 @@ public struct Medication: Sendable, Equatable {
     /// Doses on hand when the file was written.
     public var stock: Int?
     public var refillAt: Int?
+    /// A low-stock alert also when the stock runs out within this many days (SPEC 10).
+    public var refillDays: Int?
     public var notes: String?
     public var schedules: [Schedule] = []
     /// How each schedule was written, for display: `on` expressions or the `every` duration.

@@ -284,7 +284,7 @@ public struct ReminderMachine: Sendable {
     /// Sets (`add == false`) or adds to the stock on hand: a refill recorded by `dosectl stock`.
     /// `amount` is checked first: `set` takes 0 to ``Limits/stock``, `add` 1 to it, and the stock
     /// after an `add` must stay within it.
-    public mutating func refill(_ medication: String, amount: Int, add: Bool) -> Result<[Action], AnswerError> {
+    public mutating func refill(_ medication: String, amount: Int, add: Bool, now: Micros) -> Result<[Action], AnswerError> {
         let range = add ? 1...Limits.stock : 0...Limits.stock
         guard range.contains(amount) else {
             return .failure(AnswerError(code: .invalid, message: Limits.message(add ? "'add'" : "'set'", range, amount)))
@@ -301,27 +301,39 @@ public struct ReminderMachine: Sendable {
             current.value = amount
         }
         var actions: [Action] = []
-        adjusted(medication, &current, into: &actions)
+        adjusted(medication, &current, now: now, into: &actions)
         return .success(actions)
     }
 
     /// Saves a changed stock and raises or re-arms its low-stock alert.
-    private mutating func adjusted(_ medication: String, _ current: inout Stock, into actions: inout [Action]) {
+    private mutating func adjusted(_ medication: String, _ current: inout Stock, now: Micros, into actions: inout [Action]) {
         var event: Event?
-        if let refillAt = config.medication(medication)?.refillAt {
-            if current.value <= refillAt, !current.alerted {
+        if let low = isLow(medication, current.value, now: now) {
+            if low, !current.alerted {
                 current.alerted = true
-                var low = Event(kind: .lowStock)
-                low.medication = medication
-                low.stock = current.value
-                event = low
-            } else if current.value > refillAt {
+                var alert = Event(kind: .lowStock)
+                alert.medication = medication
+                alert.stock = current.value
+                event = alert
+            } else if !low {
                 current.alerted = false
             }
         }
         stock[medication] = current
         actions.append(.saveStock(medication: medication, current))
         if let event { actions.append(.emit(event)) }
+    }
+
+    /// Whether `value` on hand is low (SPEC 5 and 10): at or below `refill_at`, or running out
+    /// (``runsOut(_:stock:after:)``) within `refill_days`. Nil when neither is set.
+    public func isLow(_ medication: String, _ value: Int, now: Micros) -> Bool? {
+        guard let file = config.medication(medication), file.refillAt != nil || file.refillDays != nil else { return nil }
+        if let refillAt = file.refillAt, value <= refillAt { return true }
+        if let days = file.refillDays, let out = runsOut(medication, stock: value, after: now) {
+            // days ≤ Limits.refillDays, so the span cannot overflow.
+            return out <= now + Micros(days) * Civil.day
+        }
+        return false
     }
 
     // MARK: - Answers
@@ -371,14 +383,14 @@ public struct ReminderMachine: Sendable {
             // Nothing due or early: an unscheduled dose.
             let taken = at ?? now
             record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.extra, due: taken))
-            return .success(take(&record, at: taken, site: site, note: note))
+            return .success(take(&record, at: taken, site: site, note: note, now: now))
         case .success(let found):
             record = found
         }
         switch answer {
         case .take(let at, let site, let note):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
-            return .success(take(&record, at: at ?? now, site: site, note: note))
+            return .success(take(&record, at: at ?? now, site: site, note: note, now: now))
         case .skip(let reason), .hold(let reason):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
             record.state = isHold ? .held : .skipped
@@ -417,7 +429,7 @@ public struct ReminderMachine: Sendable {
         AnswerError(code: .invalid, message: "\(record.id) was already \(record.state.rawValue)")
     }
 
-    private mutating func take(_ record: inout DoseRecord, at: Micros, site: String?, note: String?) -> (DoseRecord, [Action]) {
+    private mutating func take(_ record: inout DoseRecord, at: Micros, site: String?, note: String?, now: Micros) -> (DoseRecord, [Action]) {
         let medication = record.dose.medication
         record.state = .taken
         record.answeredAt = at
@@ -436,7 +448,7 @@ public struct ReminderMachine: Sendable {
             current.value -= 1
             event.stock = current.value
             var stockActions: [Action] = []
-            adjusted(medication, &current, into: &stockActions)
+            adjusted(medication, &current, now: now, into: &stockActions)
             actions.append(.emit(event))
             actions += stockActions
         } else {

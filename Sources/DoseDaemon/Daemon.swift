@@ -527,7 +527,7 @@ extension Daemon: SocketDelegate {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "give exactly one of 'set' and 'add'"))
                 }
                 let saved = machine
-                switch machine.refill(p.medication, amount: p.set ?? p.add!, add: p.add != nil) {
+                switch machine.refill(p.medication, amount: p.set ?? p.add!, add: p.add != nil, now: now) {
                 case .failure(let error):
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
                 case .success(let actions):

@@ -279,8 +279,9 @@ extension Dosectl {
                 return
             }
             let store = try answering.openStore()
-            var machine = try answering.offlineMachine(store, now: currentInstant())
-            switch machine.refill(medication, amount: set ?? add!, add: add != nil) {
+            let now = currentInstant()
+            var machine = try answering.offlineMachine(store, now: now)
+            switch machine.refill(medication, amount: set ?? add!, add: add != nil, now: now) {
             case .failure(let error):
                 throw Failure(message: "dosectl stock: \(error.message)")
             case .success(let actions):

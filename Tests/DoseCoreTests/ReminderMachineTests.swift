@@ -243,9 +243,41 @@ struct ReminderMachineTests {
         }
         #expect(all == ["taken", "taken", "low-stock", "taken"])
         #expect(machine.stock["interferon"]?.value == 1)
-        #expect(Self.events(try machine.refill("interferon", amount: 10, add: true).get()).isEmpty)
+        #expect(Self.events(try machine.refill("interferon", amount: 10, add: true, now: at("2026-11-30T12:00:00Z")).get()).isEmpty)
         #expect(machine.stock["interferon"]?.value == 11)
-        #expect(Self.events(try machine.refill("interferon", amount: 2, add: false).get()) == ["low-stock"])
+        #expect(Self.events(try machine.refill("interferon", amount: 2, add: false, now: at("2026-11-30T12:00:00Z")).get()) == ["low-stock"])
+    }
+
+    @Test("refill_days (SPEC 10): one low-stock event when the stock comes to run out within that many days; a refill re-arms it")
+    func refillDays() throws {
+        // Daily at 08:00 (UTC); 7 on hand; alert when they run out within 5 days.
+        let text = """
+            name = "Tablet"
+            stock = 7
+            refill_days = 5
+            [[schedule]]
+            id = "am"
+            on = "*-*-* 08:00"
+            timezone = "UTC"
+            """
+        var machine = try Self.machine(now: "2026-11-30T07:00:00Z", text: text)
+        #expect(machine.isLow("interferon", 7, now: at("2026-11-30T07:00:00Z")) == false)
+        #expect(machine.runsOut("interferon", stock: 7, after: at("2026-11-30T07:00:00Z")) == at("2026-12-06T08:00:00Z"))
+        var log: [String] = []
+        // Each morning's take: 6 left after the 30th's run out on the 6th, 6 days ahead; 5 left after
+        // the 1st's also run out on the 6th, now 5 days ahead: that take crosses, the next does not alert again.
+        for day in ["2026-11-30", "2026-12-01", "2026-12-02"] {
+            _ = machine.advance(to: at(day + "T08:00:00Z"))
+            log += Self.events(try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"),
+                                                  now: at(day + "T08:01:00Z")).get().1)
+        }
+        #expect(log == ["taken", "taken", "low-stock", "taken"])
+        // At the boundary: 5 left at 08:00 on the 1st run out at 08:00 on the 6th, exactly 5 days
+        // ahead, which is within; 6 left run out a day later.
+        #expect(machine.isLow("interferon", 5, now: at("2026-12-01T08:00:00Z")) == true)
+        #expect(machine.isLow("interferon", 6, now: at("2026-12-01T08:00:00Z")) == false)
+        #expect(Self.events(try machine.refill("interferon", amount: 20, add: true, now: at("2026-12-02T09:00:00Z")).get()).isEmpty)
+        #expect(Self.events(try machine.refill("interferon", amount: 3, add: false, now: at("2026-12-02T09:00:00Z")).get()) == ["low-stock"])
     }
 
     @Test("reload keeps answers and repeats no reminder; the new schedule applies")

@@ -110,13 +110,13 @@ struct RobustnessTests {
         _ = machine.start(now: 0)
         func refused(_ amount: Int, add: Bool) -> Bool {
             var copy = machine
-            if case .failure = copy.refill("tablet", amount: amount, add: add) { return true }
+            if case .failure = copy.refill("tablet", amount: amount, add: add, now: at("2026-11-30T12:00:00Z")) { return true }
             return false
         }
         #expect(refused(8_999_999_999_999_999, add: true))
         #expect(refused(-100, add: true))
         #expect(refused(Int.max, add: false))
-        _ = try machine.refill("tablet", amount: Limits.stock, add: false).get()
+        _ = try machine.refill("tablet", amount: Limits.stock, add: false, now: at("2026-11-30T12:00:00Z")).get()
         #expect(refused(1, add: true))
         #expect(machine.stock["tablet"]?.value == Limits.stock)
     }
