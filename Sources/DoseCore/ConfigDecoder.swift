@@ -380,7 +380,7 @@ private struct Reader {
     // MARK: Medication files
 
     mutating func medication(id: String, defaults: Configuration.Defaults) -> Medication? {
-        checkKeys(root, at: [], known: ["name", "dose", "route", "sites", "stock", "refill_at", "refill_days", "notes", "schedule"],
+        checkKeys(root, at: [], known: ["name", "dose", "route", "sites", "stock", "refill_at", "refill_days", "notes", "schedule", "as_needed"],
                   context: "a medication file")
         let name = string(root, "name", at: [])
         if root["name"] == nil {
@@ -402,6 +402,7 @@ private struct Reader {
             }
             medication.sites = sites.map(\.0)
         }
+        medication.asNeeded = asNeeded()
         if let value = root["schedule"] {
             guard let array = value.array, array.allSatisfy({ $0.table != nil }) else {
                 fail(["schedule"], "'schedule' must be an array of tables ([[schedule]]), not \(describe(value))")
@@ -429,6 +430,43 @@ private struct Reader {
         "cycle", "count", "anchor", "paused", "paused_until", "dose", "route",
     ]
 
+    /// `[as_needed]` (SPEC 10): `min_interval` (required, above zero), `max = { doses, per }`
+    /// (a limit that `min_interval` alone does not already guarantee), `reason`.
+    mutating func asNeeded() -> AsNeeded? {
+        guard let table = subtable(root, "as_needed", at: []) else { return nil }
+        let path = ["as_needed"]
+        checkKeys(table, at: path, known: ["min_interval", "max", "reason"], context: "[as_needed]")
+        if table["min_interval"] == nil { failAtKey(path, "[as_needed] needs a 'min_interval' (the least time between two takes)") }
+        let interval = duration(table, "min_interval", at: path, positive: true)
+        let reason = string(table, "reason", at: path)
+        var maximum: (doses: Int, per: Micros, text: String)?
+        if let max = subtable(table, "max", at: path) {
+            let maxPath = path + ["max"]
+            checkKeys(max, at: maxPath, known: ["doses", "per"], context: "as_needed.max")
+            if max["doses"] == nil || max["per"] == nil { failAtKey(maxPath, "'max' needs 'doses' and 'per', e.g. { doses = 4, per = \"24h\" }") }
+            let doses = integer(max, "doses", at: maxPath, minimum: 1, maximum: Limits.asNeededDoses)
+            let per = duration(max, "per", at: maxPath, positive: true)
+            if let doses, let per, let text = max["per"]?.string {
+                maximum = (doses, per, text)
+                // With takes at least `interval` apart, the last `per` holds at most
+                // ceil(per / interval) - 1 earlier takes: a max that high never refuses one.
+                if let interval, (per + interval - 1) / interval <= Micros(doses) {
+                    fail(maxPath + ["doses"], "'max' can never refuse a take: with min_interval \(table["min_interval"]?.string ?? "") " +
+                         "there are at most \((per + interval - 1) / interval) takes in \(text) already; lower 'doses' or leave 'max' out")
+                }
+            }
+        }
+        guard let interval else { return nil }
+        var rule = AsNeeded(minInterval: interval, minIntervalText: table["min_interval"]?.string ?? "")
+        rule.reason = reason
+        if let maximum {
+            rule.maxDoses = maximum.doses
+            rule.per = maximum.per
+            rule.perText = maximum.text
+        }
+        return rule
+    }
+
     mutating func schedule(_ table: TOMLTable, at path: Path, defaults: Configuration.Defaults) -> (Schedule, ScheduleText)? {
         let errorsBefore = errors.count
         checkKeys(table, at: path, known: Self.scheduleKeys, context: "[[schedule]]")
@@ -438,8 +476,8 @@ private struct Reader {
         } else if let id {
             if !ConfigDecoder.isValidID(id) {
                 fail(path + ["id"], "schedule id '\(id)' must match [a-z0-9][a-z0-9_-]*")
-            } else if id == "extra" {
-                fail(path + ["id"], "schedule id 'extra' is reserved for unscheduled doses")
+            } else if id == DoseID.extra || id == DoseID.asNeeded {
+                fail(path + ["id"], "schedule id '\(id)' is reserved for unscheduled and as-needed takes")
             }
         }
 

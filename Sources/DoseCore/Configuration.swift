@@ -64,6 +64,11 @@ public struct Configuration: Sendable {
         medications.lazy.flatMap(\.schedules).map(\.window).max() ?? 0
     }
 
+    /// How far back takes count for any `[as_needed]` limit (nil: no medication has one).
+    public var asNeededLookback: Micros? {
+        medications.compactMap { $0.asNeeded?.lookback }.max()
+    }
+
     /// The number of schedules of all medications.
     public var scheduleCount: Int {
         medications.reduce(0) { $0 + $1.schedules.count }
@@ -84,6 +89,8 @@ public struct Medication: Sendable, Equatable {
     public var refillAt: Int?
     /// A low-stock alert also when the stock runs out within this many days (SPEC 10).
     public var refillDays: Int?
+    /// `[as_needed]`: taken when needed, within safe limits (SPEC 10).
+    public var asNeeded: AsNeeded?
     public var notes: String?
     public var schedules: [Schedule] = []
     /// How each schedule was written, for display: `on` expressions or the `every` duration.

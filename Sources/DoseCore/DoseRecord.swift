@@ -38,6 +38,7 @@ public struct DoseRecord: Sendable, Equatable {
 
     public var id: String { dose.id }
     public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
-    /// An unscheduled take (`<medication>/extra@<time>`).
-    public var isExtra: Bool { dose.schedule == DoseID.extra }
+    /// A take outside every schedule: unscheduled (`<medication>/extra@<time>`) or as needed
+    /// (`<medication>/as-needed@<time>`). Never reminded, never counted in adherence.
+    public var isExtra: Bool { dose.schedule == DoseID.extra || dose.schedule == DoseID.asNeeded }
 }

@@ -13,13 +13,14 @@ public struct Event: Sendable, Equatable {
         case configLoaded = "config-loaded"
         case configError = "config-error"
         case held
+        case limitExceeded = "limit-exceeded"
 
         /// The journal `PRIORITY` (syslog level).
         public var priority: Int {
             switch self {
             case .reminder: 5
             case .preReminder, .taken, .skipped, .snoozed, .configLoaded, .held: 6
-            case .escalated, .missed, .lowStock: 4
+            case .escalated, .missed, .lowStock, .limitExceeded: 4
             case .configError: 3
             }
         }
@@ -38,6 +39,7 @@ public struct Event: Sendable, Equatable {
             case .configLoaded: "417139632c9944b8ae2e7e8a167d1d40"
             case .configError: "e7acdaa8dec14f3cbc3ea598302bf9d2"
             case .held: "dbc2592fa16745e18204292309d2a7b4"
+            case .limitExceeded: "0432bc450a8944cca2ed11de6c179de1"
             }
         }
     }

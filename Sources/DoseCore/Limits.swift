@@ -3,6 +3,8 @@
 public enum Limits {
     /// Stock on hand, `stock`, `refill_at`, `--set` and `--add`: at most a million doses.
     public static let stock = 1_000_000
+    /// `[as_needed] max.doses`.
+    public static let asNeededDoses = 1000
     /// `refill_days`: at most ten years, as durations.
     public static let refillDays = 3650
     /// `count` of a schedule.

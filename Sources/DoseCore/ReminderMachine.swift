@@ -50,14 +50,18 @@ public struct ReminderMachine: Sendable {
         public var siteUse: [String: [String: Micros]]
         /// Per schedule (`med/sched`), the last take, for `anchor = "taken"`.
         public var lastTaken: [String: Micros]
+        /// Per medication, the times of its recent takes (of any kind), for `[as_needed]` limits.
+        public var takes: [String: [Micros]]
 
         public init(records: [DoseRecord] = [], lastAlive: Micros? = nil, stock: [String: Stock] = [:],
-                    siteUse: [String: [String: Micros]] = [:], lastTaken: [String: Micros] = [:]) {
+                    siteUse: [String: [String: Micros]] = [:], lastTaken: [String: Micros] = [:],
+                    takes: [String: [Micros]] = [:]) {
             self.records = records
             self.lastAlive = lastAlive
             self.stock = stock
             self.siteUse = siteUse
             self.lastTaken = lastTaken
+            self.takes = takes
         }
     }
 
@@ -69,6 +73,8 @@ public struct ReminderMachine: Sendable {
     public private(set) var stock: [String: Stock]
     private var siteUse: [String: [String: Micros]]
     private var lastTaken: [String: Micros]
+    /// Recent takes of each `[as_needed]` medication (``AsNeeded/lookback`` back).
+    private var takes: [String: [Micros]]
     /// When answered records were last forgotten (at most once a minute).
     private var lastPrune: Micros = .min
 
@@ -86,6 +92,7 @@ public struct ReminderMachine: Sendable {
         stock = snapshot.stock
         siteUse = snapshot.siteUse
         lastTaken = snapshot.lastTaken
+        takes = snapshot.takes
     }
 
     // MARK: - Time
@@ -252,8 +259,16 @@ public struct ReminderMachine: Sendable {
         actions += events.map { .emit($0) }
     }
 
-    /// Forgets answered doses whose window has long closed (the store keeps them).
+    /// Forgets answered doses whose window has long closed (the store keeps them), and takes
+    /// too old to count for an `[as_needed]` limit.
     private mutating func prune(now: Micros) {
+        for (medication, times) in takes {
+            guard let rule = config.medication(medication)?.asNeeded else {
+                takes[medication] = nil
+                continue
+            }
+            takes[medication] = times.filter { $0 > now - rule.lookback }
+        }
         let longest = config.longestWindow
         records = records.filter { _, record in
             record.state == .pending || record.dose.due + longest + Civil.day > now
@@ -324,6 +339,31 @@ public struct ReminderMachine: Sendable {
         if let event { actions.append(.emit(event)) }
     }
 
+    /// Whether a take of `medication` as needed is allowed at `now`; nil without `[as_needed]`.
+    public func availability(_ medication: String, now: Micros) -> AsNeeded.Availability? {
+        config.medication(medication)?.asNeeded?.availability(takes: takes[medication] ?? [], now: now)
+    }
+
+    /// Why a take as needed is refused: "Paracetamol: taken at 13:05; next from 17:05 (at least 4h apart)".
+    public func refusal(_ medication: Medication, _ rule: AsNeeded, _ availability: AsNeeded.Availability, now: Micros) -> String {
+        let zone = config.zone
+        func clock(_ instant: Micros) -> String {
+            let wall = WallTime(local: zone.wall(at: Civil.floorDiv(instant, Civil.minute) * Civil.minute))
+            let today = WallTime(local: zone.wall(at: now))
+            let time = String(RFC3339.clock(wall).prefix(5))
+            return (wall.year, wall.month, wall.day) == (today.year, today.month, today.day) ? time : RFC3339.civil(wall) + " " + time
+        }
+        let next = availability.from.map { "next from " + clock($0 + Civil.minute - 1) } ?? "allowed now"
+        switch availability.limit {
+        case .maximum?:
+            return "\(medication.name): \(availability.takenInPeriod) taken in the last \(rule.perText ?? ""); \(next) " +
+                "(at most \(rule.maxDoses ?? 0) in \(rule.perText ?? ""))"
+        default:
+            let last = availability.lastTake.map { "taken at " + clock($0) } ?? "taken recently"
+            return "\(medication.name): \(last); \(next) (at least \(rule.minIntervalText) apart)"
+        }
+    }
+
     /// Whether `value` on hand is low (SPEC 5 and 10): at or below `refill_at`, or running out
     /// (``runsOut(_:stock:after:)``) within `refill_days`. Nil when neither is set.
     public func isLow(_ medication: String, _ value: Int, now: Micros) -> Bool? {
@@ -362,15 +402,20 @@ public struct ReminderMachine: Sendable {
             case notFound
             /// The answer does not fit the dose (JSON-RPC -32602).
             case invalid
+            /// An as-needed take the limits refuse (JSON-RPC -32004); `availability` says more.
+            case limitReached
         }
         public var code: Code
         public var message: String
+        public var availability: AsNeeded.Availability?
         public var description: String { message }
     }
 
     /// Answers a dose: take, skip, snooze or hold (SPEC 5, 6 and 10). The returned record is the dose as
     /// answered; its `.save` action comes first, so the answer is durable before it is told.
-    public mutating func answer(_ answer: Answer, for target: Target, now: Micros) -> Result<(DoseRecord, [Action]), AnswerError> {
+    /// - Parameter force: records an as-needed take the limits refuse, with a `limit-exceeded` event.
+    public mutating func answer(_ answer: Answer, for target: Target, now: Micros,
+                                force: Bool = false) -> Result<(DoseRecord, [Action]), AnswerError> {
         var record: DoseRecord
         // A hold may be for any dose to come: the care team withholds tomorrow's.
         var isHold = false
@@ -380,10 +425,26 @@ public struct ReminderMachine: Sendable {
             guard case .take(let at, let site, let note) = answer, case .medication(let medication) = target,
                   error.code == .notFound, config.medication(medication) != nil
             else { return .failure(error) }
-            // Nothing due or early: an unscheduled dose.
+            // Nothing due or early: an unscheduled dose, or one taken as needed within its limits.
             let taken = at ?? now
-            record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.extra, due: taken))
-            return .success(take(&record, at: taken, site: site, note: note, now: now))
+            guard let file = config.medication(medication), let rule = file.asNeeded else {
+                record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.extra, due: taken))
+                return .success(take(&record, at: taken, site: site, note: note, now: now))
+            }
+            let availability = rule.availability(takes: takes[medication] ?? [], now: taken)
+            if !availability.isAllowed && !force {
+                return .failure(AnswerError(code: .limitReached, message: refusal(file, rule, availability, now: taken),
+                                            availability: availability))
+            }
+            record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.asNeeded, due: taken))
+            let (recorded, made) = take(&record, at: taken, site: site, note: note, now: now)
+            var actions = made
+            if !availability.isAllowed {
+                var exceeded = Event(kind: .limitExceeded, dose: recorded)
+                exceeded.error = refusal(file, rule, availability, now: taken)
+                actions.append(.emit(exceeded))
+            }
+            return .success((recorded, actions))
         case .success(let found):
             record = found
         }
@@ -438,6 +499,8 @@ public struct ReminderMachine: Sendable {
         record.snoozedUntil = nil
         records[record.id] = record
         if let site = record.site { siteUse[medication, default: [:]][site] = at }
+        // Every take counts for the medication's as-needed limits.
+        if config.medication(medication)?.asNeeded != nil { takes[medication, default: []].append(at) }
         if !record.isExtra {
             let key = medication + "/" + record.dose.schedule
             lastTaken[key] = Swift.max(lastTaken[key] ?? at, at)
@@ -524,8 +587,11 @@ public struct ReminderMachine: Sendable {
     // MARK: - Configuration
 
     /// Starts using a new configuration. Answers stay given; no reminder is repeated.
-    public mutating func reload(_ newConfig: Configuration, now: Micros) -> [Action] {
+    /// - Parameter takes: the recent takes the new `[as_needed]` limits need, when they reach
+    ///   further back than the machine remembers.
+    public mutating func reload(_ newConfig: Configuration, now: Micros, takes: [String: [Micros]]? = nil) -> [Action] {
         config = newConfig
+        if let takes { self.takes = takes }
         var actions: [Action] = []
         applyConfigStock(into: &actions)
         return actions + advance(to: now)

@@ -19,6 +19,8 @@ public struct DueDose: Sendable, Equatable, Hashable {
 public enum DoseID {
     /// The schedule name of unscheduled takes.
     public static let extra = "extra"
+    /// The schedule name of takes of a medication's `[as_needed]` (SPEC 10).
+    public static let asNeeded = "as-needed"
 
     public static func make(medication: String, schedule: String, due: Micros) -> String {
         "\(medication)/\(schedule)@\(RFC3339.utc(due))"

@@ -58,7 +58,8 @@ public final class Daemon: @unchecked Sendable {
         let now = Self.now()
         started = now
         let longest = config.longestWindow
-        machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest), now: now)
+        let takesSince = config.asNeededLookback.map { now - $0 }
+        machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest, takesSince: takesSince), now: now)
         timer = DispatchSource.makeTimerSource(queue: queue)
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
@@ -277,7 +278,9 @@ public final class Daemon: @unchecked Sendable {
         try? store.noteSchedulesSeen(scheduleKeys(config), at: now)
         var loaded = Event(kind: .configLoaded)
         loaded.summary = summary(config)
-        perform(machine.reload(config, now: now) + [.emit(loaded)] + configErrors(load), alive: now)
+        // The takes the new as-needed limits look back over, from the history.
+        let takes = config.asNeededLookback.flatMap { try? store.takes(since: now - $0) } ?? [:]
+        perform(machine.reload(config, now: now, takes: takes) + [.emit(loaded)] + configErrors(load), alive: now)
         rearm()
         guard load.isValid else {
             return .failure(RPCError(code: RPCErrorCode.invalidConfiguration,
@@ -458,8 +461,12 @@ extension Daemon: SocketDelegate {
         case "status":
             let due = machine.due(at: now).map { DoseMessage($0, config: config, now: now) }
             let next = machine.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
-            let result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
+            var result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
                                       due: due, next: next, stock: stockStatus(now: now))
+            result.as_needed = config.medications.compactMap { medication in
+                guard let rule = medication.asNeeded, let availability = machine.availability(medication.id, now: now) else { return nil }
+                return AsNeededStatus(medication, rule, availability)
+            }
             return .success(EncodedJSON(result))
         case "upcoming":
             let left = budget
@@ -500,7 +507,7 @@ extension Daemon: SocketDelegate {
                         }
                         at = parsed
                     }
-                    return answer(.take(at: at, site: p.site, note: p.note), for: target, now: now).map(message)
+                    return answer(.take(at: at, site: p.site, note: p.note), for: target, now: now, force: p.force ?? false).map(message)
                 }
             }
         case "skip":
@@ -555,12 +562,24 @@ extension Daemon: SocketDelegate {
     }
 
     /// Answers through the machine; the reply goes out only once the answer is on disk.
-    private func answer(_ answer: ReminderMachine.Answer, for target: ReminderMachine.Target, now: Micros) -> Result<DoseRecord, RPCError> {
+    private func answer(_ answer: ReminderMachine.Answer, for target: ReminderMachine.Target, now: Micros,
+                        force: Bool = false) -> Result<DoseRecord, RPCError> {
         let saved = machine
-        switch machine.answer(answer, for: target, now: now) {
+        switch machine.answer(answer, for: target, now: now, force: force) {
         case .failure(let error):
-            return .failure(RPCError(code: error.code == .notFound ? RPCErrorCode.noSuchDose : RPCErrorCode.invalidParams,
-                                     message: error.message))
+            switch error.code {
+            case .notFound: return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: error.message))
+            case .invalid: return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
+            case .limitReached:
+                let data: JSONValue?
+                if case .medication(let id) = target, let medication = machine.config.medication(id),
+                   let rule = medication.asNeeded, let availability = error.availability {
+                    data = AsNeededStatus(medication, rule, availability).errorData
+                } else {
+                    data = nil
+                }
+                return .failure(RPCError(code: RPCErrorCode.limitReached, message: error.message, data: data))
+            }
         case .success(let (record, actions)):
             guard perform(actions) else {
                 machine = saved

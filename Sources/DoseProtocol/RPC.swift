@@ -11,16 +11,21 @@ public enum RPCErrorCode {
     public static let permissionDenied = -32001
     public static let noSuchDose = -32002
     public static let invalidConfiguration = -32003
+    /// An as-needed take refused by its limits (SPEC 10).
+    public static let limitReached = -32004
 }
 
 /// A JSON-RPC error object.
 public struct RPCError: Error, Codable, Sendable, Equatable {
     public var code: Int
     public var message: String
+    /// More about the error (-32004: `{allowed_from, taken_in_period, max, period}`).
+    public var data: JSONValue?
 
-    public init(code: Int, message: String) {
+    public init(code: Int, message: String, data: JSONValue? = nil) {
         self.code = code
         self.message = message
+        self.data = data
     }
 }
 
@@ -114,8 +119,9 @@ public struct EncodedJSON: Sendable {
 /// Replies and notifications.
 public enum RPCMessage {
     public static func error(id: JSONValue, _ error: RPCError) -> JSONValue {
-        .object(["jsonrpc": .string("2.0"), "id": id,
-                 "error": .object(["code": .number(Double(error.code)), "message": .string(error.message)])])
+        var object: [String: JSONValue] = ["code": .number(Double(error.code)), "message": .string(error.message)]
+        if let data = error.data { object["data"] = data }
+        return .object(["jsonrpc": .string("2.0"), "id": id, "error": .object(object)])
     }
 
     /// A result reply as one line: `{"id":…,"jsonrpc":"2.0","result":…}` (keys sorted, as
@@ -162,6 +168,8 @@ public enum RPCParams {
         public var at: String?
         public var site: String?
         public var note: String?
+        /// Records an as-needed take its limits refuse, with a `limit-exceeded` event (SPEC 10).
+        public var force: Bool?
         public init(dose: String? = nil, medication: String? = nil, at: String? = nil, site: String? = nil, note: String? = nil) {
             self.dose = dose; self.medication = medication; self.at = at; self.site = site; self.note = note
         }
@@ -224,13 +232,15 @@ public struct StatusResult: Codable, Sendable {
     public var next: DoseMessage?
     /// Stock on hand of each medication with stock.
     public var stock: [StockStatus]?
+    /// Each medication taken as needed, and whether it may be taken now (SPEC 10).
+    public var as_needed: [AsNeededStatus]?
 
     public init(version: String, started: String, schedules: Int, due: [DoseMessage], next: DoseMessage?, stock: [StockStatus] = []) {
         self.version = version; self.started = started; self.schedules = schedules; self.due = due; self.next = next
         self.stock = stock
     }
 
-    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next, stock }
+    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next, stock, as_needed }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -240,8 +250,60 @@ public struct StatusResult: Codable, Sendable {
         try c.encode(due, forKey: .due)
         try c.encode(next, forKey: .next)
         try c.encode(stock ?? [], forKey: .stock)
+        try c.encode(as_needed ?? [], forKey: .as_needed)
     }
 }
 
 /// dosed's version, in `status`.
 public let dosedVersion = "0.1.0"
+
+/// Whether a medication taken as needed may be taken now (SPEC 6 and 10): `status`'s `as_needed`
+/// entries and `list --json`'s `as_needed`.
+public struct AsNeededStatus: Codable, Sendable, Equatable {
+    public var medication: String
+    public var medication_name: String
+    /// RFC 3339 UTC; nil: now.
+    public var available_from: String?
+    public var taken_in_period: Int
+    /// `max.doses` and `max.per` as written; nil without `max`.
+    public var max: Int?
+    public var period: String?
+
+    public init(_ medication: Medication, _ rule: AsNeeded, _ availability: AsNeeded.Availability) {
+        self.medication = medication.id
+        medication_name = medication.name
+        available_from = availability.from.map(RFC3339.utc)
+        taken_in_period = availability.takenInPeriod
+        max = rule.maxDoses
+        period = rule.perText
+    }
+
+    enum CodingKeys: String, CodingKey { case medication, medication_name, available_from, taken_in_period, max, period }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(medication, forKey: .medication)
+        try c.encode(medication_name, forKey: .medication_name)
+        try c.encode(available_from, forKey: .available_from)
+        try c.encode(taken_in_period, forKey: .taken_in_period)
+        try c.encode(max, forKey: .max)
+        try c.encode(period, forKey: .period)
+    }
+
+    /// The -32004 error's `data`: `{allowed_from, taken_in_period, max, period}`.
+    public var errorData: JSONValue {
+        .object([
+            "allowed_from": available_from.map(JSONValue.string) ?? .null,
+            "taken_in_period": .number(Double(taken_in_period)),
+            "max": max.map { .number(Double($0)) } ?? .null,
+            "period": period.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    /// "available now (1 taken in 24h)" or "available from 17:05".
+    public func text(zone: ZoneRules) -> String {
+        let count = period.map { " (\(taken_in_period) taken in the last \($0))" } ?? ""
+        guard let from = available_from.flatMap(RFC3339.parse) else { return "available now" + count }
+        return "available from " + RFC3339.local(from, offset: zone.offset(at: from)).replacingOccurrences(of: "T", with: " ") + count
+    }
+}

@@ -188,8 +188,9 @@ public final class HistoryStore: Sendable {
                 """)
         }
         migrator.registerMigration("v4 held doses") { db in
-            // Held doses (SPEC 10) are tallied beside the counted ones. No dose could be held
-            // before this version, so there is nothing to back-fill.
+            // Held doses (SPEC 10) are tallied beside the counted ones, and as-needed takes are
+            // never counted, like unscheduled ones. Neither existed before this version, so
+            // there is nothing to back-fill.
             try db.execute(sql: """
                 ALTER TABLE doseDay ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
                 DROP TRIGGER dose_day_insert;
@@ -197,7 +198,7 @@ public final class HistoryStore: Sendable {
                 DROP TRIGGER dose_day_update_old;
                 DROP TRIGGER dose_day_update_new;
                 CREATE TRIGGER dose_day_insert AFTER INSERT ON dose
-                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                WHEN NEW.schedule NOT IN ('extra', 'as-needed') AND NEW.state != 'pending' BEGIN
                 INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
                 UPDATE doseDay SET
                   onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
@@ -208,7 +209,7 @@ public final class HistoryStore: Sendable {
                 WHERE medication = NEW.medication AND day = NEW.due / 86400000000;
                 END;
                 CREATE TRIGGER dose_day_delete AFTER DELETE ON dose
-                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                WHEN OLD.schedule NOT IN ('extra', 'as-needed') AND OLD.state != 'pending' BEGIN
                 INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
                 UPDATE doseDay SET
                   onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
@@ -219,7 +220,7 @@ public final class HistoryStore: Sendable {
                 WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
                 END;
                 CREATE TRIGGER dose_day_update_old AFTER UPDATE ON dose
-                WHEN OLD.schedule != 'extra' AND OLD.state != 'pending' BEGIN
+                WHEN OLD.schedule NOT IN ('extra', 'as-needed') AND OLD.state != 'pending' BEGIN
                 INSERT INTO doseDay (medication, day) VALUES (OLD.medication, OLD.due / 86400000000) ON CONFLICT DO NOTHING;
                 UPDATE doseDay SET
                   onTime = onTime - (OLD.state = 'taken' AND OLD.answeredAt <= COALESCE(OLD.closes, OLD.due)),
@@ -230,7 +231,7 @@ public final class HistoryStore: Sendable {
                 WHERE medication = OLD.medication AND day = OLD.due / 86400000000;
                 END;
                 CREATE TRIGGER dose_day_update_new AFTER UPDATE ON dose
-                WHEN NEW.schedule != 'extra' AND NEW.state != 'pending' BEGIN
+                WHEN NEW.schedule NOT IN ('extra', 'as-needed') AND NEW.state != 'pending' BEGIN
                 INSERT INTO doseDay (medication, day) VALUES (NEW.medication, NEW.due / 86400000000) ON CONFLICT DO NOTHING;
                 UPDATE doseDay SET
                   onTime = onTime + (NEW.state = 'taken' AND NEW.answeredAt <= COALESCE(NEW.closes, NEW.due)),
@@ -310,7 +311,8 @@ public final class HistoryStore: Sendable {
 
     /// What the reminder machine needs at start: recent and future records, stock, site use,
     /// last takes, and when the daemon was last alive.
-    public func snapshot(longestWindow: Micros) throws -> ReminderMachine.Snapshot {
+    /// - Parameter takesSince: takes from this instant on are loaded for `[as_needed]` limits.
+    public func snapshot(longestWindow: Micros, takesSince: Micros? = nil) throws -> ReminderMachine.Snapshot {
         try writer.read { db in
             let lastAlive = try MetaRow.fetchOne(db, key: MetaRow.lastAlive)?.value
             let since = lastAlive.map { $0 - longestWindow - Civil.day } ?? .min
@@ -326,8 +328,25 @@ public final class HistoryStore: Sendable {
                 siteUse[row["medication"], default: [:]][row["site"]] = row["used"]
             }
             let lastTaken = try Self.lastTakes(db)
-            return ReminderMachine.Snapshot(records: records, lastAlive: lastAlive, stock: stock, siteUse: siteUse, lastTaken: lastTaken)
+            let takes = try takesSince.map { try Self.takes(db, since: $0) } ?? [:]
+            return ReminderMachine.Snapshot(records: records, lastAlive: lastAlive, stock: stock, siteUse: siteUse,
+                                            lastTaken: lastTaken, takes: takes)
         }
+    }
+
+    /// Per medication, the times of its takes (of any kind) at or after `since`, oldest first.
+    public func takes(since: Micros) throws -> [String: [Micros]] {
+        try writer.read { db in try Self.takes(db, since: since) }
+    }
+
+    static func takes(_ db: Database, since: Micros) throws -> [String: [Micros]] {
+        var takes: [String: [Micros]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT medication, answeredAt FROM dose WHERE state = 'taken' AND answeredAt >= ? ORDER BY answeredAt
+            """, arguments: [since]) {
+            takes[row[0], default: []].append(row[1])
+        }
+        return takes
     }
 
     /// Per schedule (`medication/schedule`), when a dose of it was last taken.
@@ -392,7 +411,7 @@ public final class HistoryStore: Sendable {
             }
             let rows = """
                 SELECT medication, \(Self.counts("dose")) FROM dose
-                WHERE due >= :from AND due < :to AND schedule != 'extra' AND state != 'pending'\(filter) GROUP BY medication
+                WHERE due >= :from AND due < :to AND schedule NOT IN ('extra', 'as-needed') AND state != 'pending'\(filter) GROUP BY medication
                 """
             let day = Civil.day
             let firstDay = since <= 0 ? 0 : (since + day - 1) / day

@@ -79,9 +79,12 @@ public enum EventFields {
         case .taken:
             let at = record.answeredAt.map { " at " + clock($0 - $0 % Civil.second, zone: zone) } ?? ""
             let stock = event.stock.map { "; \($0) left" } ?? ""
-            return "Taken: \(text)\(at)" + (record.isExtra ? " (unscheduled)" : " — due \(due)") + stock
+            let kind = record.dose.schedule == DoseID.asNeeded ? " (as needed)" : " (unscheduled)"
+            return "Taken: \(text)\(at)" + (record.isExtra ? kind : " — due \(due)") + stock
         case .skipped:
             return "Skipped: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
+        case .limitExceeded:
+            return "Taken beyond its limit: \(event.error ?? text)"
         case .held:
             return "Held by the care team: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
         case .snoozed:

@@ -58,7 +58,7 @@ struct Answering {
     /// A reminder machine over the stored history, to answer without the daemon.
     func offlineMachine(_ store: HistoryStore, now: Micros) throws -> ReminderMachine {
         let longest = config.longestWindow
-        var snapshot = try store.snapshot(longestWindow: longest)
+        var snapshot = try store.snapshot(longestWindow: longest, takesSince: config.asNeededLookback.map { now - $0 })
         // Answers need only the records; catching up is the daemon's job.
         snapshot.lastAlive = now
         return ReminderMachine(config: config, snapshot: snapshot, now: now)
@@ -80,7 +80,7 @@ struct Answering {
 
     /// Answers `target` (a dose id, a medication, or nil for the earliest dose due).
     func answer(_ target: String?, rpc method: String, params: [String: JSONValue],
-                local: ReminderMachine.Answer) throws -> DoseMessage {
+                local: ReminderMachine.Answer, force: Bool = false) throws -> DoseMessage {
         let now = currentInstant()
         if let client = daemon {
             var params = params
@@ -108,7 +108,7 @@ struct Answering {
             }
             resolved = .dose(first.id)
         }
-        switch machine.answer(local, for: resolved, now: now) {
+        switch machine.answer(local, for: resolved, now: now, force: force) {
         case .failure(let error):
             throw Failure(message: "dosectl \(method): \(error.message)")
         case .success(let (record, actions)):
@@ -139,6 +139,7 @@ extension Dosectl {
         @Option(help: "When it was taken (default: now).") var at: String?
         @Option(help: "The injection site used (default: the suggested one).") var site: String?
         @Option(help: "A note: how it went.") var note: String?
+        @Flag(help: "Record a take as needed even beyond its limits (a limit-exceeded event is written).") var force = false
         @Flag(help: "Print the dose as JSON.") var json = false
 
         func run() throws {
@@ -154,7 +155,9 @@ extension Dosectl {
             if let when { params["at"] = .string(RFC3339.utc(when)) }
             if let site { params["site"] = .string(site) }
             if let note { params["note"] = .string(note) }
-            let dose = try answering.answer(target, rpc: "take", params: params, local: .take(at: when, site: site, note: note))
+            if force { params["force"] = .bool(true) }
+            let dose = try answering.answer(target, rpc: "take", params: params, local: .take(at: when, site: site, note: note),
+                                            force: force)
             output(json ? try dosectl.json(dose) : describe(dose))
         }
     }
@@ -311,6 +314,9 @@ extension Dosectl {
             if let next = status.next { output("next: \(next.medication_name) at \(next.due_local)  [\(next.id)]") }
             for stock in status.stock ?? [] {
                 output("stock: \(stock.medication): \(stock.stock) on hand" + (stock.runs_out.map { "; runs out \($0)" } ?? ""))
+            }
+            for entry in status.as_needed ?? [] {
+                output("as needed: \(entry.medication_name): \(entry.text(zone: answering.config.zone))")
             }
         }
     }

@@ -22,6 +22,7 @@ extension Dosectl {
             output("  desktop notifications: " + (desktop ? "on, Snooze \(notify.snoozeText)" : "off") + source)
             for medication in config.medications {
                 output("  \(medication.id): \(Presentation.what(medication))")
+                if let rule = medication.asNeeded { output("    \(Presentation.limits(rule))") }
                 for schedule in medication.schedules {
                     let zone = config.zone(for: schedule)
                     let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id)).first

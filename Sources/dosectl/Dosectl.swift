@@ -142,6 +142,24 @@ extension GlobalOptions {
         }
         return { medication, schedule in takes[medication + "/" + schedule] }
     }
+
+    /// Whether each `[as_needed]` medication may be taken at `now`, from the takes in the
+    /// history (none without one), as the daemon decides it.
+    func asNeeded(_ config: Configuration, now: Micros) throws -> [String: AsNeededStatus] {
+        guard let lookback = config.asNeededLookback else { return [:] }
+        let takes: [String: [Micros]]
+        do {
+            takes = try existingHistory()?.takes(since: now - lookback) ?? [:]
+        } catch {
+            throw Failure(message: "dosectl: \(error)")
+        }
+        var result: [String: AsNeededStatus] = [:]
+        for medication in config.medications {
+            guard let rule = medication.asNeeded else { continue }
+            result[medication.id] = AsNeededStatus(medication, rule, rule.availability(takes: takes[medication.id] ?? [], now: now))
+        }
+        return result
+    }
 }
 
 /// A usage error (exit 2) unless `id` matches SPEC 3's id pattern: ids become file names, so one

@@ -22,6 +22,8 @@ extension Dosectl {
             var stock: Int?
             /// RFC 3339 UTC, or nil.
             var runs_out: String?
+            /// Whether it may be taken now, for a medication taken as needed.
+            var as_needed: AsNeededStatus?
             var schedules: [ScheduleEntry]
 
             func encode(to encoder: any Encoder) throws {
@@ -33,9 +35,10 @@ extension Dosectl {
                 try c.encode(sites, forKey: .sites)
                 try c.encode(stock, forKey: .stock)
                 try c.encode(runs_out, forKey: .runs_out)
+                try c.encode(as_needed, forKey: .as_needed)
                 try c.encode(schedules, forKey: .schedules)
             }
-            enum CodingKeys: String, CodingKey { case id, name, dose, route, sites, stock, runs_out, schedules }
+            enum CodingKeys: String, CodingKey { case id, name, dose, route, sites, stock, runs_out, as_needed, schedules }
         }
 
         /// One schedule of `list --json`: `on` (as written: a string or an array) or `every`.
@@ -71,7 +74,7 @@ extension Dosectl {
         ///   - stock: the history's stock of each medication (SPEC 8: `stock` is the stock on hand).
         ///   - lastTaken: the last takes, for `anchor = "taken"`.
         static func entries(_ config: Configuration, now: Micros, stock: [String: ReminderMachine.Stock],
-                            lastTaken: (String, String) -> Micros?) -> [Entry] {
+                            lastTaken: (String, String) -> Micros?, asNeeded: [String: AsNeededStatus] = [:]) -> [Entry] {
             var entries: [Entry] = []
             for medication in config.medications {
                 var schedules: [ScheduleEntry] = []
@@ -88,14 +91,16 @@ extension Dosectl {
                 let runsOut = config.runsOut(medication.id, stock: onHand, after: now, lastTaken: lastTaken)
                 entries.append(Entry(id: medication.id, name: medication.name, dose: medication.dose, route: medication.route,
                                      sites: medication.sites, stock: onHand, runs_out: runsOut.map(RFC3339.utc),
-                                     schedules: schedules))
+                                     as_needed: asNeeded[medication.id], schedules: schedules))
             }
             return entries
         }
 
         func run() throws {
             let config = try global.loadConfiguration()
-            let entries = Self.entries(config, now: currentInstant(), stock: try global.storedStock(), lastTaken: try global.lastTakes(config))
+            let now = currentInstant()
+            let entries = Self.entries(config, now: now, stock: try global.storedStock(), lastTaken: try global.lastTakes(config),
+                                       asNeeded: try global.asNeeded(config, now: now))
             if json {
                 output(try dosectl.json(entries))
                 return
@@ -105,6 +110,10 @@ extension Dosectl {
                 let stock = entry.stock.map { ", \($0) on hand" } ?? ""
                 output("\(medication.id)  \(Presentation.what(medication))\(stock)")
                 if !medication.sites.isEmpty { output("  sites: \(medication.sites.joined(separator: ", "))") }
+                if let asNeeded = entry.as_needed, let rule = medication.asNeeded {
+                    let reason = rule.reason.map { " — \($0)" } ?? ""
+                    output("  \(Presentation.limits(rule))\(reason): \(asNeeded.text(zone: config.zone))")
+                }
                 for (schedule, scheduleEntry) in zip(medication.schedules, entry.schedules) {
                     let zone = config.zone(for: schedule)
                     let when = scheduleEntry.next.flatMap { RFC3339.parse($0.due) }.map { Presentation.localTime($0, zone: zone) }

@@ -65,9 +65,17 @@ extension Dosectl {
                 let medication = config.medication(dose.medication)!
                 let zone = config.zone(for: medication.schedule(dose.schedule)!)
                 let siteText = site.map { " — site: \($0)" } ?? ""
-                lines.append("\(Presentation.localTime(dose.due, zone: zone))  \(dose.medication)/\(dose.schedule)  \(Presentation.what(medication))\(siteText)")
+                lines.append("\(Presentation.localTime(dose.due, zone: zone))  \(dose.medication)/\(dose.schedule)  \(Presentation.what(medication, schedule: dose.schedule))\(siteText)")
             }
             if lines.isEmpty { lines.append("No doses to come.") }
+            // Medications taken as needed have no due times: say whether one may be taken now.
+            if from == nil, filter.schedule == nil {
+                let available = try global.asNeeded(config, now: now)
+                for medication in config.medications where filter.medication == nil || filter.medication == medication.id {
+                    guard let status = available[medication.id] else { continue }
+                    lines.append("as needed  \(medication.id)  \(Presentation.what(medication)) — \(status.text(zone: config.zone))")
+                }
+            }
             output(lines.joined(separator: "\n"))
         }
     }

@@ -26,6 +26,17 @@ enum Presentation {
         ([medication.name] + [medication.dose, medication.route].compactMap { $0 }).joined(separator: ", ")
     }
 
+    /// The same for a dose of `schedule`: its own dose and route where it sets them (SPEC 10).
+    static func what(_ medication: Medication, schedule: String) -> String {
+        ([medication.name] + [medication.dose(for: schedule), medication.route(for: schedule)].compactMap { $0 })
+            .joined(separator: ", ")
+    }
+
+    /// "as needed (at least 4h apart, at most 4 in 24h)".
+    static func limits(_ rule: AsNeeded) -> String {
+        "as needed (at least \(rule.minIntervalText) apart" + (rule.maxDoses.map { ", at most \($0) in \(rule.perText ?? "")" } ?? "") + ")"
+    }
+
     /// `on Mon,Wed,Fri 20:00` or `every 8h`.
     static func timing(_ text: ScheduleText?) -> String {
         switch text {

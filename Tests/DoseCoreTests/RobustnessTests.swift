@@ -26,7 +26,7 @@ struct RobustnessTests {
         #expect(first.refused == ["medications/paracetamol.toml"])
         #expect(first.kept.isEmpty)
         #expect(first.errors.map(\.description) == [
-            "medications/paracetamol.toml:2:1: unknown key 'bogus' in a medication file (known: name, dose, route, sites, stock, refill_at, notes, schedule)",
+            "medications/paracetamol.toml:2:1: unknown key 'bogus' in a medication file (known: name, dose, route, sites, stock, refill_at, refill_days, notes, schedule, as_needed)",
         ])
         #expect(first.warning?.contains("medications/paracetamol.toml") == true)
         // When it breaks after a valid version was loaded, that version stays

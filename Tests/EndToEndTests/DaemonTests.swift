@@ -28,6 +28,46 @@ struct DaemonTests {
         """
     }
 
+    @Test("as needed (SPEC 10): a take within the limits is recorded; the next is refused with -32004 and when; --force records it with limit-exceeded; limits survive a restart")
+    func asNeeded() throws {
+        let harness = try DaemonHarness(medications: ["paracetamol": """
+            name = "Paracetamol"
+            dose = "1 g"
+            stock = 10
+            [as_needed]
+            min_interval = "4h"
+            max = { doses = 4, per = "24h" }
+            """], main: "timezone = \"UTC\"\n")
+        defer { harness.remove() }
+        try harness.start()
+        let first = try harness.client().call("take", ["medication": "paracetamol"])
+        let dose = try #require(first["result"] as? [String: Any], "\(first)")
+        #expect((dose["id"] as? String)?.hasPrefix("paracetamol/as-needed@") == true && dose["schedule"] as? String == "as-needed")
+        let refused = try #require(try harness.client().call("take", ["medication": "paracetamol"])["error"] as? [String: Any])
+        #expect(refused["code"] as? Int == -32004)
+        let data = try #require(refused["data"] as? [String: Any])
+        #expect(data["taken_in_period"] as? Int == 1 && data["max"] as? Int == 4 && data["period"] as? String == "24h")
+        #expect((data["allowed_from"] as? String).flatMap(RFC3339.parse) != nil)
+        let cli = try harness.dosectl(["take", "paracetamol"])
+        #expect(cli.status == 1)
+        #expect(cli.stderr.contains("Paracetamol: taken at ") && cli.stderr.contains("(at least 4h apart)"), "\(cli.stderr)")
+        let status = try #require(try harness.client().call("status")["result"] as? [String: Any])
+        let available = try #require((status["as_needed"] as? [[String: Any]])?.first)
+        #expect(available["medication"] as? String == "paracetamol" && available["available_from"] as? String == data["allowed_from"] as? String)
+        // After a restart the daemon still knows the take.
+        harness.stop()
+        try harness.start()
+        #expect((try harness.client().call("take", ["medication": "paracetamol"])["error"] as? [String: Any])?["code"] as? Int == -32004)
+        let forced = try harness.dosectl(["take", "paracetamol", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let entries = try harness.journal { $0.contains { $0["DOSED_EVENT"] == "limit-exceeded" } }
+        let exceeded = try #require(entries.first { $0["DOSED_EVENT"] == "limit-exceeded" })
+        #expect(exceeded["MESSAGE_ID"] == "0432bc450a8944cca2ed11de6c179de1" && exceeded["PRIORITY"] == "4")
+        #expect(exceeded["DOSED_ERROR"]?.contains("next from") == true)
+        let stock = try #require(try harness.client().call("stock", ["medication": "paracetamol", "add": 1])["result"] as? [String: Any])
+        #expect(stock["stock"] as? Int == 9, "two takes, one refill")
+    }
+
     @Test("hold (SPEC 10): dosectl and the socket hold doses; a held dose is told once, with its reason, and never reminded again")
     func hold() throws {
         let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 2, window: "1m", repeatEvery: "1s")])

@@ -194,7 +194,7 @@ struct DesktopTests {
         defer { desktop.close() }
         try desktop.serve()
         let harness = try DaemonHarness(medications: [
-            "demo": Self.medication("Demo", in: 1, window: "2h", repeat: "0", escalate: "2h"),
+            "demo": Self.medication("Demo", in: 3, window: "2h", repeat: "0", escalate: "2h"),
         ])
         defer { harness.remove() }
         try harness.start(environment: desktop.environment)
