@@ -20,7 +20,7 @@ struct DosectlTests {
     func exampleConfig() throws {
         let outcome = try dosectl(["check", "--config", packageRoot.appendingPathComponent("config").path])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("OK, 3 medication(s)"))
+        #expect(outcome.stdout.contains("OK, 4 medication(s)"))
         #expect(outcome.stdout.contains("interferon"))
     }
 
