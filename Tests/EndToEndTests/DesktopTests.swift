@@ -211,12 +211,19 @@ struct DesktopTests {
 
     // MARK: - Failures never cost a reminder
 
-    /// Reminders and repeats reach a subscriber on time whatever the bus does; dosed stays up.
+    /// Reminders and repeats reach a subscriber and the journal on time whatever the bus does;
+    /// dosed stays up.
     static func remindersFlow(_ harness: DaemonHarness, repeats: Int = 2) throws {
         let subscriber = try harness.client()
         _ = try subscriber.call("subscribe", ["events": ["reminder"]])
         for _ in 0...repeats { try onTimeReminder(subscriber) }
         #expect(harness.process?.isRunning == true)
+        if journalAvailable {
+            let reminders = try harness.journal { $0.filter { $0["DOSED_EVENT"] == "reminder" }.count > repeats }
+                .filter { $0["DOSED_EVENT"] == "reminder" }
+            #expect(reminders.count > repeats)
+            #expect(reminders.allSatisfy { $0["DOSED_LATE"] == nil }, "a reminder in the journal came late")
+        }
     }
 
     @Test("no session bus at all: reminders go on, one warning")
