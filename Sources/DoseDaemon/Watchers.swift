@@ -29,7 +29,7 @@ final class ClockWatcher: @unchecked Sendable {
     private static func arm(_ fd: Int32) {
         var spec = itimerspec()
         spec.it_value.tv_sec = Int(Int32.max)
-        _ = timerfd_settime(fd, Int32(TFD_TIMER_ABSTIME) | 2 /* TFD_TIMER_CANCEL_ON_SET */, &spec, nil)
+        _ = timerfd_settime(fd, Int32(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET), &spec, nil)
     }
 }
 
