@@ -29,7 +29,8 @@ struct HistoryStoreTests {
     @Test("SQL tallies agree with the pure arithmetic on a random history")
     func talliesAgree() throws {
         let store = try HistoryStore()
-        var generator = SystemRandomNumberGenerator()
+        // Seeded, so a failure can be replayed exactly.
+        var generator = SplitMix64(seed: 0x5EED_D05E)
         let now: Micros = 500 * Civil.hour
         var expected: [String: Tally] = [:]
         var records: [DoseRecord] = []
@@ -119,5 +120,18 @@ struct HistoryStoreTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "this is not sqlite".write(toFile: path, atomically: false, encoding: .utf8)
         #expect { try HistoryStore(path: path) } throws: { "\($0)".contains("not a database") }
+    }
+}
+
+/// A seeded generator (SplitMix64) for reproducible random histories.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -233,6 +233,20 @@ final class RPCClient: @unchecked Sendable {
         throw HarnessError(message: "no reply to \(method)")
     }
 
+    /// Calls `method` and returns its reply with every notification that arrived before it (the
+    /// methods of what a subscription delivered meanwhile).
+    func callCollecting(_ method: String) throws -> (reply: [String: Any], notifications: [String]) {
+        let id = nextID
+        nextID += 1
+        sendLine(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)"}"#)
+        var notifications: [String] = []
+        while let message = readJSON() {
+            if message["id"] as? Int == id { return (message, notifications) }
+            if let name = message["method"] as? String { notifications.append(name) }
+        }
+        throw HarnessError(message: "no reply to \(method)")
+    }
+
     /// Reads notifications until one with `method` arrives.
     func notification(_ method: String) -> [String: Any]? {
         while let message = readJSON() {

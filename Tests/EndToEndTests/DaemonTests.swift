@@ -169,11 +169,13 @@ struct DaemonTests {
         #expect((try client.call("take", ["dose": id])["error"] as? [String: Any])?["code"] as? Int == -32602)
         #expect((try client.call("skip", ["dose": "interferon/evening@2020-01-01T00:00:00Z"])["error"] as? [String: Any])?["code"] as? Int == -32002)
         #expect((try client.call("skip", ["medication": "nosuch"])["error"] as? [String: Any])?["code"] as? Int == -32002)
-        // No more reminders for it.
+        // No more reminders for it: a subscriber hears none over the next repeats (every 2 s).
         let quiet = try harness.client()
         _ = try quiet.call("subscribe", ["events": ["reminder"]])
         Thread.sleep(forTimeInterval: 3)
-        let status = try #require(try client.call("status")["result"] as? [String: Any])
+        let (statusReply, heard) = try quiet.callCollecting("status")
+        #expect(heard.isEmpty, "reminders after the take: \(heard)")
+        let status = try #require(statusReply["result"] as? [String: Any])
         #expect((status["due"] as? [Any])?.isEmpty == true)
     }
 
@@ -199,13 +201,16 @@ struct DaemonTests {
         let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, before: "[]")])
         defer { harness.remove() }
         try harness.start()
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["reminder"]])
         let outcome = try harness.dosectl(["take", "interferon"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.hasPrefix("taken:"))
-        let client = try harness.client()
-        _ = try client.call("subscribe", ["events": ["reminder"]])
+        // Past its due time (3 s) and a repeat: the subscriber heard no reminder.
         Thread.sleep(forTimeInterval: 4)
-        let status = try #require(try client.call("status")["result"] as? [String: Any])
+        let (reply, heard) = try client.callCollecting("status")
+        #expect(heard.isEmpty, "reminders of a dose taken early: \(heard)")
+        let status = try #require(reply["result"] as? [String: Any])
         #expect((status["due"] as? [Any])?.isEmpty == true)
         #expect(harness.process?.isRunning == true)
     }
