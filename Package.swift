@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles"]),
         .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DoseProtocolTests", dependencies: ["DoseProtocol"]),
         .testTarget(name: "DoseSystemdTests", dependencies: ["DoseSystemd", "DoseCore"]),
         .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),
         .testTarget(name: "DoseFuzzingTests", dependencies: ["DoseFuzzing"]),

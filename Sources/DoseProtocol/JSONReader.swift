@@ -53,7 +53,7 @@ public enum JSONReader {
             case UInt8(ascii: "t"): return try expect("true", .bool(true))
             case UInt8(ascii: "f"): return try expect("false", .bool(false))
             case UInt8(ascii: "n"): return try expect("null", .null)
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw failure("unexpected character")
             }
         }
@@ -186,12 +186,16 @@ public enum JSONReader {
             }
         }
 
-        mutating func number() throws(Failure) -> Double {
+        /// A number: an integer literal that fits 64 bits stays exact (`.integer`: request ids
+        /// above 2^53 come back as sent); any other is a double.
+        mutating func number() throws(Failure) -> JSONValue {
             let start = index
             if peek == UInt8(ascii: "-") { index += 1 }
             guard let first = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { throw failure("bad number") }
             index += 1
             if first != UInt8(ascii: "0") { digits() }
+            let integral = peek != UInt8(ascii: ".") && peek != UInt8(ascii: "e") && peek != UInt8(ascii: "E")
+            if integral, let exact = Int64(String(decoding: bytes[start..<index], as: UTF8.self)) { return .integer(exact) }
             if peek == UInt8(ascii: ".") {
                 index += 1
                 guard digits() > 0 else { throw failure("bad number") }
@@ -204,7 +208,7 @@ public enum JSONReader {
             guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else {
                 throw Failure(offset: start, reason: "number out of range")
             }
-            return value
+            return .number(value)
         }
 
         @discardableResult

@@ -60,7 +60,7 @@ public struct RPCRequest: Sendable, Equatable {
         var id: JSONValue?
         if let raw = object["id"] {
             switch raw {
-            case .string, .number, .null: id = raw
+            case .string, .number, .integer, .null: id = raw
             default:
                 return .failure(RPCFailure(id: .null, error: RPCError(code: RPCErrorCode.invalidRequest, message: "'id' must be a string, a number or null")))
             }

@@ -33,7 +33,7 @@ final class DaemonClient {
             throw Failure(code: -32000, message: "the daemon closed the connection")
         }
         if let error = reply["error"] {
-            let code = error["code"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? -32000
+            let code = error["code"]?.intValue ?? -32000
             throw Failure(code: code, message: error["message"]?.stringValue ?? "error \(code)")
         }
         return reply["result"] ?? .null
