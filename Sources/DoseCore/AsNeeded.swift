@@ -36,6 +36,23 @@ public struct AsNeeded: Sendable, Equatable {
         public var isAllowed: Bool { from == nil }
     }
 
+    /// Why a take is refused, in `zone`: "Paracetamol: taken at 13:05; next from 17:05 (at least
+    /// 4h apart)". Times are whole minutes (the next one rounded up), with the date when not today.
+    public func refusal(_ name: String, _ availability: Availability, zone: ZoneRules, now: Micros) -> String {
+        func clock(_ instant: Micros) -> String {
+            let minute = Civil.floorDiv(instant, Civil.minute) * Civil.minute
+            let wall = WallTime(local: zone.wall(at: minute)), today = WallTime(local: zone.wall(at: now))
+            let time = RFC3339.shortClock(minute, zone: zone)
+            return (wall.year, wall.month, wall.day) == (today.year, today.month, today.day) ? time : RFC3339.civil(wall) + " " + time
+        }
+        let next = availability.from.map { "next from " + clock($0 + Civil.minute - 1) } ?? "allowed now"
+        if availability.limit == .maximum {
+            return "\(name): \(availability.takenInPeriod) taken in the last \(perText ?? ""); \(next) (at most \(maxDoses ?? 0) in \(perText ?? ""))"
+        }
+        let last = availability.lastTake.map { "taken at " + clock($0) } ?? "taken recently"
+        return "\(name): \(last); \(next) (at least \(minIntervalText) apart)"
+    }
+
     /// The availability at `now`. A take exactly `min_interval` after the last is allowed; a
     /// take drops out of `max.per` exactly `per` after it was taken.
     public func availability(takes: [Micros], now: Micros) -> Availability {

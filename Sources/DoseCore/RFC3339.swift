@@ -26,6 +26,13 @@ public enum RFC3339 {
         pad(wall.year, 4) + "-" + pad(wall.month, 2) + "-" + pad(wall.day, 2)
     }
 
+    /// `20:14` (`20:14:30` with seconds; fractions dropped), in `zone`: how people read a time.
+    public static func shortClock(_ instant: Micros, zone: ZoneRules) -> String {
+        let wall = WallTime(local: zone.wall(at: instant))
+        let text = clock(WallTime(local: wall.local - wall.local % Civil.second))
+        return text.hasSuffix(":00") ? String(text.dropLast(3)) : text
+    }
+
     /// `20:00:00` or `20:00:00.5`.
     public static func clock(_ wall: WallTime) -> String {
         var text = pad(wall.hour, 2) + ":" + pad(wall.minute, 2) + ":" + pad(wall.microsecond / 1_000_000, 2)

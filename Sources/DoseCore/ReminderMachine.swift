@@ -344,26 +344,6 @@ public struct ReminderMachine: Sendable {
         config.medication(medication)?.asNeeded?.availability(takes: takes[medication] ?? [], now: now)
     }
 
-    /// Why a take as needed is refused: "Paracetamol: taken at 13:05; next from 17:05 (at least 4h apart)".
-    public func refusal(_ medication: Medication, _ rule: AsNeeded, _ availability: AsNeeded.Availability, now: Micros) -> String {
-        let zone = config.zone
-        func clock(_ instant: Micros) -> String {
-            let wall = WallTime(local: zone.wall(at: Civil.floorDiv(instant, Civil.minute) * Civil.minute))
-            let today = WallTime(local: zone.wall(at: now))
-            let time = String(RFC3339.clock(wall).prefix(5))
-            return (wall.year, wall.month, wall.day) == (today.year, today.month, today.day) ? time : RFC3339.civil(wall) + " " + time
-        }
-        let next = availability.from.map { "next from " + clock($0 + Civil.minute - 1) } ?? "allowed now"
-        switch availability.limit {
-        case .maximum?:
-            return "\(medication.name): \(availability.takenInPeriod) taken in the last \(rule.perText ?? ""); \(next) " +
-                "(at most \(rule.maxDoses ?? 0) in \(rule.perText ?? ""))"
-        default:
-            let last = availability.lastTake.map { "taken at " + clock($0) } ?? "taken recently"
-            return "\(medication.name): \(last); \(next) (at least \(rule.minIntervalText) apart)"
-        }
-    }
-
     /// Whether `value` on hand is low (SPEC 5 and 10): at or below `refill_at`, or running out
     /// (``runsOut(_:stock:after:)``) within `refill_days`. Nil when neither is set.
     public func isLow(_ medication: String, _ value: Int, now: Micros) -> Bool? {
@@ -433,7 +413,7 @@ public struct ReminderMachine: Sendable {
             }
             let availability = rule.availability(takes: takes[medication] ?? [], now: taken)
             if !availability.isAllowed && !force {
-                return .failure(AnswerError(code: .limitReached, message: refusal(file, rule, availability, now: taken),
+                return .failure(AnswerError(code: .limitReached, message: rule.refusal(file.name, availability, zone: config.zone, now: taken),
                                             availability: availability))
             }
             record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.asNeeded, due: taken))
@@ -441,7 +421,7 @@ public struct ReminderMachine: Sendable {
             var actions = made
             if !availability.isAllowed {
                 var exceeded = Event(kind: .limitExceeded, dose: recorded)
-                exceeded.error = refusal(file, rule, availability, now: taken)
+                exceeded.error = rule.refusal(file.name, availability, zone: config.zone, now: taken)
                 actions.append(.emit(exceeded))
             }
             return .success((recorded, actions))

@@ -30,7 +30,7 @@ public final class Daemon: @unchecked Sendable {
     private var lastStatus = ""
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
-    /// Desktop notifications (SPEC 9), when `[notify] desktop` is on.
+    /// Desktop notifications (SPEC 9), made at start; shown while `[notify] desktop` is on.
     private var desktop: DesktopNotifier?
     /// What loading the config at start refused, reported once the journal is told we started.
     private var startErrors: ConfigLoad?
@@ -463,10 +463,7 @@ extension Daemon: SocketDelegate {
             let next = machine.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
             var result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
                                       due: due, next: next, stock: stockStatus(now: now))
-            result.as_needed = config.medications.compactMap { medication in
-                guard let rule = medication.asNeeded, let availability = machine.availability(medication.id, now: now) else { return nil }
-                return AsNeededStatus(medication, rule, availability)
-            }
+            result.as_needed = AsNeededStatus.all(config) { medication, _ in machine.availability(medication.id, now: now) }
             return .success(EncodedJSON(result))
         case "upcoming":
             let left = budget

@@ -83,7 +83,7 @@ final class DesktopNotifier: @unchecked Sendable {
             let bus = try SessionBus(queue: queue) { [unowned self] failure in
                 self.bus = nil
                 forget()
-                warn("the session bus connection broke (\(failure))")
+                warn("\(failure)")
             }
             bus.subscribe(interface: Self.interface, member: "ActionInvoked") { [unowned self] signal in
                 guard isServer(signal.sender), let id = signal.uint32(), let key = signal.string(),

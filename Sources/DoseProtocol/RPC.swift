@@ -290,6 +290,15 @@ public struct AsNeededStatus: Codable, Sendable, Equatable {
         try c.encode(period, forKey: .period)
     }
 
+    /// The status of each `[as_needed]` medication of `config`, in config order, from its
+    /// availability now (nil leaves it out).
+    public static func all(_ config: Configuration, availability: (Medication, AsNeeded) -> AsNeeded.Availability?) -> [AsNeededStatus] {
+        config.medications.compactMap { medication in
+            guard let rule = medication.asNeeded, let now = availability(medication, rule) else { return nil }
+            return AsNeededStatus(medication, rule, now)
+        }
+    }
+
     /// The -32004 error's `data`: `{allowed_from, taken_in_period, max, period}`.
     public var errorData: JSONValue {
         .object([
@@ -298,12 +307,5 @@ public struct AsNeededStatus: Codable, Sendable, Equatable {
             "max": max.map { .number(Double($0)) } ?? .null,
             "period": period.map(JSONValue.string) ?? .null,
         ])
-    }
-
-    /// "available now (1 taken in 24h)" or "available from 17:05".
-    public func text(zone: ZoneRules) -> String {
-        let count = period.map { " (\(taken_in_period) taken in the last \($0))" } ?? ""
-        guard let from = available_from.flatMap(RFC3339.parse) else { return "available now" + count }
-        return "available from " + RFC3339.local(from, offset: zone.offset(at: from)).replacingOccurrences(of: "T", with: " ") + count
     }
 }

@@ -316,7 +316,7 @@ extension Dosectl {
                 output("stock: \(stock.medication): \(stock.stock) on hand" + (stock.runs_out.map { "; runs out \($0)" } ?? ""))
             }
             for entry in status.as_needed ?? [] {
-                output("as needed: \(entry.medication_name): \(entry.text(zone: answering.config.zone))")
+                output("as needed: \(entry.medication_name): \(Presentation.availability(entry, zone: answering.config.zone))")
             }
         }
     }

@@ -153,12 +153,8 @@ extension GlobalOptions {
         } catch {
             throw Failure(message: "dosectl: \(error)")
         }
-        var result: [String: AsNeededStatus] = [:]
-        for medication in config.medications {
-            guard let rule = medication.asNeeded else { continue }
-            result[medication.id] = AsNeededStatus(medication, rule, rule.availability(takes: takes[medication.id] ?? [], now: now))
-        }
-        return result
+        let all = AsNeededStatus.all(config) { medication, rule in rule.availability(takes: takes[medication.id] ?? [], now: now) }
+        return Dictionary(uniqueKeysWithValues: all.map { ($0.medication, $0) })
     }
 }
 

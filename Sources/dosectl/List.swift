@@ -112,7 +112,7 @@ extension Dosectl {
                 if !medication.sites.isEmpty { output("  sites: \(medication.sites.joined(separator: ", "))") }
                 if let asNeeded = entry.as_needed, let rule = medication.asNeeded {
                     let reason = rule.reason.map { " — \($0)" } ?? ""
-                    output("  \(Presentation.limits(rule))\(reason): \(asNeeded.text(zone: config.zone))")
+                    output("  \(Presentation.limits(rule))\(reason): \(Presentation.availability(asNeeded, zone: config.zone))")
                 }
                 for (schedule, scheduleEntry) in zip(medication.schedules, entry.schedules) {
                     let zone = config.zone(for: schedule)

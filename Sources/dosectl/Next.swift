@@ -73,7 +73,7 @@ extension Dosectl {
                 let available = try global.asNeeded(config, now: now)
                 for medication in config.medications where filter.medication == nil || filter.medication == medication.id {
                     guard let status = available[medication.id] else { continue }
-                    lines.append("as needed  \(medication.id)  \(Presentation.what(medication)) — \(status.text(zone: config.zone))")
+                    lines.append("as needed  \(medication.id)  \(Presentation.what(medication)) — \(Presentation.availability(status, zone: config.zone))")
                 }
             }
             output(lines.joined(separator: "\n"))

@@ -16,9 +16,7 @@ enum Presentation {
 
     /// `20:14` (`20:14:30` with seconds), in `zone`.
     static func clock(_ instant: Micros, zone: ZoneRules) -> String {
-        let wall = WallTime(local: zone.wall(at: instant))
-        let text = RFC3339.clock(WallTime(local: wall.local - wall.local % Civil.second))
-        return text.hasSuffix(":00") ? String(text.dropLast(3)) : text
+        RFC3339.shortClock(instant, zone: zone)
     }
 
     /// `Interferon alfa (Intron A), 3 million units, subcutaneous`.
@@ -30,6 +28,13 @@ enum Presentation {
     static func what(_ medication: Medication, schedule: String) -> String {
         ([medication.name] + [medication.dose(for: schedule), medication.route(for: schedule)].compactMap { $0 })
             .joined(separator: ", ")
+    }
+
+    /// "available now (1 taken in the last 24h)" or "available from Tue 2026-12-01 17:05 +00:00".
+    static func availability(_ status: AsNeededStatus, zone: ZoneRules) -> String {
+        let count = status.period.map { " (\(status.taken_in_period) taken in the last \($0))" } ?? ""
+        guard let from = status.available_from.flatMap(RFC3339.parse) else { return "available now" + count }
+        return "available from " + localTime(from, zone: zone) + count
     }
 
     /// "as needed (at least 4h apart, at most 4 in 24h)".
