@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """History benchmarks (figures go to README.md): `dosectl adherence` over a whole history and
 `dosectl history --since 30d`, on ten years of five medications (~50,000 doses) and on a stress
-history of 1,000,000 doses. Usage: bench/history_bench.py [--runs N]   (after `make release`)."""
+history of 1,000,000 doses, each answered dose with its audit trail (one record per answer as dosed
+writes it, and a correction with its reason for one dose in 50). Usage: bench/history_bench.py [--runs N]   (after `make release`)."""
 import os, random, sqlite3, subprocess, sys, tempfile, time
 
 DOSECTL = os.environ.get("DOSECTL", ".build/release/dosectl")
@@ -30,14 +31,29 @@ def make(doses_total):
     step = 10 * YEAR // per_med
     rnd = random.Random(1)
     rows = []
+    trail = []
+    uid = os.getuid()
     for med in MEDS:
         for i in range(per_med):
             due = start + i * step
             r = rnd.random()
             state = "taken" if r < 0.85 else "skipped" if r < 0.9 else "missed"
             answered = due + rnd.randrange(0, 3 * 3600 * 10**6) if state == "taken" else due if state == "skipped" else due + 7200 * 10**6
-            rows.append((f"{med}/s@{due}", med, "s", due, state, answered, "left", None, due + 7200 * 10**6))
-    db.executemany("INSERT INTO dose (id, medication, schedule, due, state, answeredAt, site, note, closes) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            dose_id = f"{med}/s@{due}"
+            channel = "daemon" if state == "missed" else "cli"
+            trail.append((dose_id, med, "s", due, state, answered if state == "taken" else None,
+                          "left" if state == "taken" else None, answered, uid, channel, None, 0))
+            corrected = i % 50 == 0
+            if corrected:  # a take corrected to skipped, or the others to taken
+                state = "skipped" if state == "taken" else "taken"
+                trail.append((dose_id, med, "s", due, state, answered if state == "taken" else None, None,
+                               answered + 3600 * 10**6, uid, "cli", "corrected by the benchmark", 1))
+            rows.append((dose_id, med, "s", due, state, answered, "left", None, due + 7200 * 10**6,
+                         "corrected by the benchmark" if corrected else None, int(corrected)))
+    db.executemany("INSERT INTO dose (id, medication, schedule, due, state, answeredAt, site, note, closes, reason, corrected) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.executemany("INSERT INTO answer (dose, medication, schedule, due, state, at, site, recorded, uid, channel, reason, correction) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", trail)
     db.execute("UPDATE scheduleSeen SET firstSeen = ?", (start,))
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lastAlive', ?)", (NOW,))
     db.commit()

@@ -29,7 +29,7 @@ expect "the icon is SVG" "grep -q '<svg' '$dest/usr/share/icons/hicolor/scalable
 if command -v mandoc >/dev/null; then expect "dosed.toml(5) formats" "mandoc -Tlint -Wwarning '$dest/usr/share/man/man5/dosed.toml.5' >/dev/null"; fi
 if command -v journalctl >/dev/null; then
   journalctl --root="$dest" --update-catalog
-  expect "catalog lists 12 dosed entries" "[ \$(journalctl --root='$dest' --list-catalog | grep -c ' dosed: ') = 12 ]"
+  expect "catalog lists 13 dosed entries (one per MESSAGE_ID)" "[ \$(journalctl --root='$dest' --list-catalog | grep -c ' dosed: ') = 13 ]"
   rm -rf "$dest/var"
 fi
 make --no-print-directory uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null

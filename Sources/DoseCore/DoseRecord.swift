@@ -20,6 +20,10 @@ public struct DoseRecord: Sendable, Equatable {
     public var answeredAt: Micros?
     public var site: String?
     public var note: String?
+    /// Why it was skipped or held, or why its latest correction was made (SPEC 10).
+    public var reason: String?
+    /// Its answer was corrected (`amend` or `undo`) at least once: `corrected: true` (SPEC 10).
+    public var corrected = false
     /// How many of the schedule's pre-reminders (longest lead first) are done.
     public var preReminders = 0
     /// Reminders sent so far.
@@ -40,5 +44,5 @@ public struct DoseRecord: Sendable, Equatable {
     public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
     /// A take outside every schedule: unscheduled (`<medication>/extra@<time>`) or as needed
     /// (`<medication>/as-needed@<time>`). Never reminded, never counted in adherence.
-    public var isExtra: Bool { dose.schedule == DoseID.extra || dose.schedule == DoseID.asNeeded }
+    public var isExtra: Bool { DoseID.isUnscheduled(dose.schedule) }
 }

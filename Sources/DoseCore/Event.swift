@@ -14,11 +14,12 @@ public struct Event: Sendable, Equatable {
         case configError = "config-error"
         case held
         case limitExceeded = "limit-exceeded"
+        case amended
 
         /// The journal `PRIORITY` (syslog level).
         public var priority: Int {
             switch self {
-            case .reminder: 5
+            case .reminder, .amended: 5
             case .preReminder, .taken, .skipped, .snoozed, .configLoaded, .held: 6
             case .escalated, .missed, .lowStock, .limitExceeded: 4
             case .configError: 3
@@ -40,6 +41,7 @@ public struct Event: Sendable, Equatable {
             case .configError: "e7acdaa8dec14f3cbc3ea598302bf9d2"
             case .held: "dbc2592fa16745e18204292309d2a7b4"
             case .limitExceeded: "0432bc450a8944cca2ed11de6c179de1"
+            case .amended: "6e16f8ecf1ee44a6b30b580f077f3ee6"
             }
         }
     }
@@ -60,6 +62,9 @@ public struct Event: Sendable, Equatable {
     /// `config-error` text (FILE:LINE:COLUMN: message) or `config-loaded` summary.
     public var error: String?
     public var summary: String?
+    /// For `amended`: the dose's new state (`DOSED_STATE`) and why (`DOSED_REASON`).
+    public var state: Change.State?
+    public var reason: String?
 
     public init(kind: Kind, dose: DoseRecord? = nil) {
         self.kind = kind

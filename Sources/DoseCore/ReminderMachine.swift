@@ -2,13 +2,18 @@
 ///
 /// The daemon calls ``advance(to:)`` whenever a deadline from ``nextDeadline()`` passes (and on
 /// start, resume and clock jumps), ``answer(_:at:now:)`` for take, skip and snooze, and
-/// ``reload(_:now:)`` for a new configuration. It performs the returned actions in order: save
-/// records first, then emit events. Nothing here reads the clock.
+/// ``amend(_:to:reason:stored:now:by:)`` and ``undo(_:stored:now:by:)`` for corrections, and
+/// ``reload(_:now:)`` for a new configuration. Every change to the history comes back as actions;
+/// the daemon saves them in one transaction and tells their events. Nothing here reads the clock.
 public struct ReminderMachine: Sendable {
     /// What the daemon must do.
     public enum Action: Sendable, Equatable {
-        /// Store the record (insert or replace) before anything else happens.
+        /// Store the record (insert or replace).
         case save(DoseRecord)
+        /// Append an answer or a correction to the dose's audit trail (SPEC 10).
+        case log(Change)
+        /// Remove a withdrawn unscheduled take from the doses (its trail stays).
+        case withdraw(String)
         /// Store a medication's stock.
         case saveStock(medication: String, Stock)
         /// Write the event to the journal and to subscribers (and run its hook).
@@ -67,14 +72,14 @@ public struct ReminderMachine: Sendable {
 
     public private(set) var config: Configuration
     /// Doses the machine knows, by id: pending ones and recently answered ones.
-    public private(set) var records: [String: DoseRecord] = [:]
+    public internal(set) var records: [String: DoseRecord] = [:]
     /// Doses due up to this instant (plus each schedule's longest lead) have been introduced.
     public private(set) var horizon: Micros
     public private(set) var stock: [String: Stock]
-    private var siteUse: [String: [String: Micros]]
-    private var lastTaken: [String: Micros]
+    var siteUse: [String: [String: Micros]]
+    var lastTaken: [String: Micros]
     /// Recent takes of each `[as_needed]` medication (``AsNeeded/lookback`` back).
-    private var takes: [String: [Micros]]
+    var takes: [String: [Micros]]
     /// When answered records were last forgotten (at most once a minute).
     private var lastPrune: Micros = .min
 
@@ -162,7 +167,7 @@ public struct ReminderMachine: Sendable {
                  lastTaken: lastTaken[medication + "/" + schedule.id])
     }
 
-    private func schedule(of record: DoseRecord) -> Schedule? {
+    func schedule(of record: DoseRecord) -> Schedule? {
         config.medication(record.dose.medication)?.schedule(record.dose.schedule)
     }
 
@@ -210,11 +215,13 @@ public struct ReminderMachine: Sendable {
         let before = record
         let due = record.dose.due
         var events: [Event] = []
+        var missed: Change?
         if now >= due + schedule.window {
             record.state = .missed
             record.answeredAt = due + schedule.window
             record.snoozedUntil = nil
             events.append(Event(kind: .missed, dose: record))
+            missed = Change(answer: record, recorded: now, origin: .daemon)
         } else {
             let leads = schedule.before.sorted(by: >)
             var preDue = false
@@ -256,6 +263,7 @@ public struct ReminderMachine: Sendable {
         guard record != before else { return }
         records[id] = record
         actions.append(.save(record))
+        if let missed { actions.append(.log(missed)) }
         actions += events.map { .emit($0) }
     }
 
@@ -321,7 +329,7 @@ public struct ReminderMachine: Sendable {
     }
 
     /// Saves a changed stock and raises or re-arms its low-stock alert.
-    private mutating func adjusted(_ medication: String, _ current: inout Stock, now: Micros, into actions: inout [Action]) {
+    mutating func adjusted(_ medication: String, _ current: inout Stock, now: Micros, into actions: inout [Action]) {
         var event: Event?
         if let low = isLow(medication, current.value, now: now) {
             if low, !current.alerted {
@@ -384,18 +392,23 @@ public struct ReminderMachine: Sendable {
             case invalid
             /// An as-needed take the limits refuse (JSON-RPC -32004); `availability` says more.
             case limitReached
+            /// Not allowed now, e.g. reopening a dose whose window closed (JSON-RPC -32005).
+            case notAllowed
         }
         public var code: Code
         public var message: String
         public var availability: AsNeeded.Availability?
+        /// The medication whose limit refused a take.
+        public var medication: String? = nil
         public var description: String { message }
     }
 
     /// Answers a dose: take, skip, snooze or hold (SPEC 5, 6 and 10). The returned record is the dose as
     /// answered; its `.save` action comes first, so the answer is durable before it is told.
+    /// Answers that change the dose's state are appended to its audit trail as given `by`.
     /// - Parameter force: records an as-needed take the limits refuse, with a `limit-exceeded` event.
-    public mutating func answer(_ answer: Answer, for target: Target, now: Micros,
-                                force: Bool = false) -> Result<(DoseRecord, [Action]), AnswerError> {
+    public mutating func answer(_ answer: Answer, for target: Target, now: Micros, force: Bool = false,
+                                by origin: Origin) -> Result<(DoseRecord, [Action]), AnswerError> {
         var record: DoseRecord
         // A hold may be for any dose to come: the care team withholds tomorrow's.
         var isHold = false
@@ -409,15 +422,15 @@ public struct ReminderMachine: Sendable {
             let taken = at ?? now
             guard let file = config.medication(medication), let rule = file.asNeeded else {
                 record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.extra, due: taken))
-                return .success(take(&record, at: taken, site: site, note: note, now: now))
+                return .success(take(&record, at: taken, site: site, note: note, now: now, by: origin))
             }
             let availability = rule.availability(takes: takes[medication] ?? [], now: taken)
             if !availability.isAllowed && !force {
                 return .failure(AnswerError(code: .limitReached, message: rule.refusal(file.name, availability, zone: config.zone, now: taken),
-                                            availability: availability))
+                                            availability: availability, medication: medication))
             }
             record = DoseRecord(dose: DueDose(medication: medication, schedule: DoseID.asNeeded, due: taken))
-            let (recorded, made) = take(&record, at: taken, site: site, note: note, now: now)
+            let (recorded, made) = take(&record, at: taken, site: site, note: note, now: now, by: origin)
             var actions = made
             if !availability.isAllowed {
                 var exceeded = Event(kind: .limitExceeded, dose: recorded)
@@ -431,15 +444,16 @@ public struct ReminderMachine: Sendable {
         switch answer {
         case .take(let at, let site, let note):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
-            return .success(take(&record, at: at ?? now, site: site, note: note, now: now))
+            return .success(take(&record, at: at ?? now, site: site, note: note, now: now, by: origin))
         case .skip(let reason), .hold(let reason):
             guard !record.isAnswered else { return .failure(alreadyAnswered(record)) }
             record.state = isHold ? .held : .skipped
             record.answeredAt = now
-            record.note = reason ?? record.note
+            record.reason = reason
             record.snoozedUntil = nil
             records[record.id] = record
-            return .success((record, [.save(record), .emit(Event(kind: isHold ? .held : .skipped, dose: record))]))
+            let change = Change(answer: record, recorded: now, origin: origin)!
+            return .success((record, [.save(record), .log(change), .emit(Event(kind: isHold ? .held : .skipped, dose: record))]))
         case .snooze(let span):
             guard record.state == .pending, record.dose.due <= now, let schedule = schedule(of: record) else {
                 return .failure(AnswerError(code: .invalid, message: "\(record.id) is not due, so it cannot be snoozed"))
@@ -470,22 +484,19 @@ public struct ReminderMachine: Sendable {
         AnswerError(code: .invalid, message: "\(record.id) was already \(record.state.rawValue)")
     }
 
-    private mutating func take(_ record: inout DoseRecord, at: Micros, site: String?, note: String?, now: Micros) -> (DoseRecord, [Action]) {
+    private mutating func take(_ record: inout DoseRecord, at: Micros, site: String?, note: String?, now: Micros,
+                               by origin: Origin) -> (DoseRecord, [Action]) {
         let medication = record.dose.medication
         record.state = .taken
         record.answeredAt = at
         record.site = site ?? record.site ?? suggestedSite(medication)
         record.note = note ?? record.note
+        // The reason of a dose is that of its latest record: a take has none.
+        record.reason = nil
         record.snoozedUntil = nil
         records[record.id] = record
-        if let site = record.site { siteUse[medication, default: [:]][site] = at }
-        // Every take counts for the medication's as-needed limits.
-        if config.medication(medication)?.asNeeded != nil { takes[medication, default: []].append(at) }
-        if !record.isExtra {
-            let key = medication + "/" + record.dose.schedule
-            lastTaken[key] = Swift.max(lastTaken[key] ?? at, at)
-        }
-        var actions: [Action] = [.save(record)]
+        recount(record.dose, removing: nil, adding: at, site: record.site)
+        var actions: [Action] = [.save(record), .log(Change(answer: record, recorded: now, origin: origin)!)]
         var event = Event(kind: .taken, dose: record)
         if var current = stock[medication] {
             current.value -= 1
@@ -498,6 +509,26 @@ public struct ReminderMachine: Sendable {
             actions.append(.emit(event))
         }
         return (record, actions)
+    }
+
+    /// Keeps the site use, the takes counted for as-needed limits and the last take of each
+    /// schedule up to date when a take at `adding` is recorded (or one at `removing` taken back).
+    /// A take taken back may have been its schedule's last: ``restoreTakes(lastTaken:takes:)``
+    /// then brings that from the history.
+    mutating func recount(_ dose: DueDose, removing: Micros?, adding: Micros?, site: String?) {
+        let medication = dose.medication
+        if let removing, let index = takes[medication]?.lastIndex(of: removing) { takes[medication]?.remove(at: index) }
+        guard let at = adding else { return }
+        if let site { siteUse[medication, default: [:]][site] = Swift.max(siteUse[medication]?[site] ?? at, at) }
+        // Every take counts for the medication's as-needed limits.
+        if config.medication(medication)?.asNeeded != nil {
+            takes[medication, default: []].append(at)
+            takes[medication]?.sort()
+        }
+        if !DoseID.isUnscheduled(dose.schedule) {
+            let key = medication + "/" + dose.schedule
+            lastTaken[key] = Swift.max(lastTaken[key] ?? at, at)
+        }
     }
 
     /// The dose an answer means: by id (a dose due, past or within its window ahead), or by

@@ -22,6 +22,12 @@ public enum DoseID {
     /// The schedule name of takes of a medication's `[as_needed]` (SPEC 10).
     public static let asNeeded = "as-needed"
 
+    /// Whether a schedule name is that of takes outside every schedule (unscheduled or as
+    /// needed): never reminded, never counted in adherence.
+    public static func isUnscheduled(_ schedule: String) -> Bool {
+        schedule == extra || schedule == asNeeded
+    }
+
     public static func make(medication: String, schedule: String, due: Micros) -> String {
         "\(medication)/\(schedule)@\(RFC3339.utc(due))"
     }

@@ -200,20 +200,11 @@ public final class Daemon: @unchecked Sendable {
     /// never drop one, and the reminder does not wait for the disk.
     @discardableResult
     private func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil, tellFirst: Bool = false) -> Bool {
-        var records: [DoseRecord] = []
-        var stock: [(String, ReminderMachine.Stock)] = []
-        var events: [Event] = []
-        for action in actions {
-            switch action {
-            case .save(let record): records.append(record)
-            case .saveStock(let medication, let value): stock.append((medication, value))
-            case .emit(let event): events.append(event)
-            }
-        }
+        let events = actions.compactMap { action -> Event? in if case .emit(let event) = action { event } else { nil } }
         if tellFirst { for event in events { emit(event) } }
         var saved = true
         do {
-            try store.apply(records: records, stock: stock, alive: alive)
+            try store.apply(actions, alive: alive)
         } catch {
             saved = false
             logger.error("could not write the history: \(error)")
@@ -259,7 +250,8 @@ public final class Daemon: @unchecked Sendable {
         case .snooze: .snooze(machine.config.notify.snooze)
         case .skip: .skip(reason: nil)
         }
-        if case .failure(let error) = self.answer(answer, for: .dose(dose), now: Self.now()) {
+        if case .failure(let error) = self.answer(answer, for: .dose(dose), now: Self.now(),
+                                                  by: Origin(uid: getuid(), channel: .notification)) {
             logger.info("the notification's \(key.rawValue) for \(dose) was not recorded: \(error.message)")
         }
     }
@@ -496,7 +488,7 @@ extension Daemon: SocketDelegate {
             }
         case "take":
             return params(request, as: RPCParams.Take.self).flatMap { p in
-                target(p.dose, p.medication).flatMap { target in
+                origin(connection, p.channel).flatMap { origin in target(p.dose, p.medication).flatMap { target in
                     var at: Micros?
                     if let text = p.at {
                         guard let parsed = TimeInput.parse(text, zone: config.zone, now: now) else {
@@ -504,23 +496,64 @@ extension Daemon: SocketDelegate {
                         }
                         at = parsed
                     }
-                    return answer(.take(at: at, site: p.site, note: p.note), for: target, now: now, force: p.force ?? false).map(message)
+                    return answer(.take(at: at, site: p.site, note: p.note), for: target, now: now, force: p.force ?? false,
+                                  by: origin).map(message)
+                } }
+            }
+        case "skip", "hold":
+            return params(request, as: RPCParams.Skip.self).flatMap { p in
+                origin(connection, p.channel).flatMap { origin in target(p.dose, p.medication).flatMap {
+                    let answer: ReminderMachine.Answer = request.method == "hold" ? .hold(reason: p.reason) : .skip(reason: p.reason)
+                    return self.answer(answer, for: $0, now: now, by: origin).map(message)
+                } }
+            }
+        case "amend":
+            return params(request, as: RPCParams.Amend.self).flatMap { p in
+                origin(connection, p.channel).flatMap { origin in
+                    var at: Micros?
+                    if let text = p.at {
+                        guard let parsed = TimeInput.parse(text, zone: config.zone, now: now) else {
+                            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text)"))
+                        }
+                        at = parsed
+                    }
+                    guard let correction = ReminderMachine.Correction.parse(p.state, at: at, site: p.site) else {
+                        return .failure(RPCError(code: RPCErrorCode.invalidParams,
+                                                 message: "'state' must be \(ReminderMachine.Correction.names), not '\(p.state)'"))
+                    }
+                    guard at == nil && p.site == nil || correction == .taken(at: at, site: p.site) else {
+                        return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' and 'site' go with the state 'taken' only"))
+                    }
+                    return commit(correcting: true) { machine in
+                        let stored = machine.records[p.dose] == nil ? try? self.store.record(p.dose) : nil
+                        return machine.amend(p.dose, to: correction, reason: p.reason, stored: stored, now: now, by: origin)
+                    }.map(message)
                 }
             }
-        case "skip":
-            return params(request, as: RPCParams.Skip.self).flatMap { p in
-                target(p.dose, p.medication).flatMap { answer(.skip(reason: p.reason), for: $0, now: now).map(message) }
-            }
-        case "hold":
-            return params(request, as: RPCParams.Skip.self).flatMap { p in
-                target(p.dose, p.medication).flatMap { answer(.hold(reason: p.reason), for: $0, now: now).map(message) }
+        case "undo":
+            return params(request, as: RPCParams.Undo.self).flatMap { p in
+                origin(connection, p.channel).flatMap { origin in
+                    let last: (answer: Change, isLatest: Bool)?
+                    do {
+                        last = try store.lastAnswer(uid: origin.uid ?? getuid(), since: now - ReminderMachine.undoWindow)
+                    } catch {
+                        return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not read the history: \(error)"))
+                    }
+                    let withdrawn = last.map { DoseID.isUnscheduled($0.answer.dose.schedule) } ?? false
+                    return commit(correcting: true) { machine in
+                        let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? try? self.store.record($0.answer.dose.id) : nil }
+                        return machine.undo(last, stored: stored, now: now, by: origin)
+                    }.map { EncodedJSON(UndoResult(undone: withdrawn ? "withdrawn" : "reopened", dose: DoseMessage($0, config: config, now: now))) }
+                }
             }
         case "snooze":
             return params(request, as: RPCParams.Snooze.self).flatMap { p in
                 guard case .success(let span) = DurationText.parse(p.for) else {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'for' is not a duration: \(p.for)"))
                 }
-                return target(p.dose, p.medication).flatMap { answer(.snooze(span), for: $0, now: now).map(message) }
+                return origin(connection, p.channel).flatMap { origin in
+                    target(p.dose, p.medication).flatMap { answer(.snooze(span), for: $0, now: now, by: origin).map(message) }
+                }
             }
         case "stock":
             return params(request, as: RPCParams.Stock.self).flatMap { p in
@@ -558,22 +591,41 @@ extension Daemon: SocketDelegate {
         }
     }
 
+    /// Who asks on a connection: its peer's uid, through the socket (or dosectl, `channel: "cli"`).
+    private func origin(_ connection: Connection?, _ channel: String?) -> Result<Origin, RPCError> {
+        let uid = connection?.uid ?? getuid()
+        switch channel {
+        case nil, "socket": return .success(Origin(uid: uid, channel: .socket))
+        case "cli": return .success(Origin(uid: uid, channel: .cli))
+        case let other?:
+            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'channel' must be cli or socket, not '\(other)'"))
+        }
+    }
+
     /// Answers through the machine; the reply goes out only once the answer is on disk.
     private func answer(_ answer: ReminderMachine.Answer, for target: ReminderMachine.Target, now: Micros,
-                        force: Bool = false) -> Result<DoseRecord, RPCError> {
+                        force: Bool = false, by origin: Origin) -> Result<DoseRecord, RPCError> {
+        commit(correcting: false) { $0.answer(answer, for: target, now: now, force: force, by: origin) }
+    }
+
+    /// Runs one change of the machine (an answer or a correction) and performs its actions: the
+    /// reply goes out only once they are on disk; if they cannot be written, the machine is as
+    /// before. A correction may take back a schedule's last take: those are read back after it.
+    private func commit(correcting: Bool,
+                        _ change: (inout ReminderMachine) -> Result<(DoseRecord, [ReminderMachine.Action]), ReminderMachine.AnswerError>)
+        -> Result<DoseRecord, RPCError> {
         let saved = machine
-        switch machine.answer(answer, for: target, now: now, force: force) {
+        switch change(&machine) {
         case .failure(let error):
             switch error.code {
             case .notFound: return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: error.message))
             case .invalid: return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
+            case .notAllowed: return .failure(RPCError(code: RPCErrorCode.notAllowed, message: error.message))
             case .limitReached:
-                let data: JSONValue?
-                if case .medication(let id) = target, let medication = machine.config.medication(id),
-                   let rule = medication.asNeeded, let availability = error.availability {
-                    data = AsNeededStatus(medication, rule, availability).errorData
-                } else {
-                    data = nil
+                let data = error.availability.flatMap { availability in
+                    error.medication.flatMap(machine.config.medication).flatMap { medication in
+                        medication.asNeeded.map { AsNeededStatus(medication, $0, availability).errorData }
+                    }
                 }
                 return .failure(RPCError(code: RPCErrorCode.limitReached, message: error.message, data: data))
             }
@@ -581,6 +633,10 @@ extension Daemon: SocketDelegate {
             guard perform(actions) else {
                 machine = saved
                 return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history; the answer was not recorded"))
+            }
+            if correcting, let lastTaken = try? store.lastTakes(),
+               let takes = try? store.takes(since: machine.config.asNeededLookback.map { Self.now() - $0 } ?? .max) {
+                machine.restoreTakes(lastTaken: lastTaken, takes: takes)
             }
             rearm()
             return .success(record)

@@ -23,6 +23,12 @@ public struct DoseMessage: Codable, Sendable, Equatable {
     public var snoozed_until: String?
     public var late: Bool?
     public var note: String?
+    /// Why it was skipped or held, or why it was last corrected (SPEC 10).
+    public var reason: String?
+    /// Its answer was corrected (SPEC 10).
+    public var corrected: Bool?
+    /// Its audit trail (`history --json`, SPEC 10), oldest first.
+    public var changes: [ChangeMessage]?
 
     /// The message for a dose of `medication`, due at `dose.due`, in `state`.
     public init(_ dose: DueDose, medication: Medication, zone: ZoneRules, site: String?, state: State) {
@@ -40,7 +46,7 @@ public struct DoseMessage: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case id, medication, medication_name, schedule, due, due_local, dose, route, site, state
-        case answered_at, snoozed_until, late, note
+        case answered_at, snoozed_until, late, note, reason, corrected, changes
     }
 
     /// Optional fields are left out when absent; `dose`, `route` and `site` are `null` then.
@@ -60,6 +66,9 @@ public struct DoseMessage: Codable, Sendable, Equatable {
         try c.encodeIfPresent(snoozed_until, forKey: .snoozed_until)
         try c.encodeIfPresent(late, forKey: .late)
         try c.encodeIfPresent(note, forKey: .note)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(corrected, forKey: .corrected)
+        try c.encodeIfPresent(changes, forKey: .changes)
     }
 }
 
@@ -89,5 +98,40 @@ extension DoseMessage {
         let takenLate = record.state == .taken && schedule.map { (record.answeredAt ?? 0) > record.dose.due + $0.window } == true
         if record.late || takenLate { late = true }
         note = record.note
+        reason = record.reason
+        if record.corrected { corrected = true }
+    }
+}
+
+/// One record of a dose's audit trail (SPEC 10): `{state, at?, recorded, uid, channel, reason?}`.
+/// `uid` and `channel` are null for answers recorded before the trail existed.
+public struct ChangeMessage: Codable, Sendable, Equatable {
+    /// taken, skipped, missed, held, open (reopened) or withdrawn (an unscheduled take taken back).
+    public var state: String
+    public var at: String?
+    public var recorded: String
+    public var uid: UInt32?
+    public var channel: String?
+    public var reason: String?
+
+    public init(_ change: Change) {
+        state = change.state.rawValue
+        at = change.at.map(RFC3339.utc)
+        recorded = RFC3339.utc(change.recorded)
+        uid = change.origin?.uid
+        channel = change.origin?.channel.rawValue
+        reason = change.reason
+    }
+
+    enum CodingKeys: String, CodingKey { case state, at, recorded, uid, channel, reason }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(at, forKey: .at)
+        try c.encode(recorded, forKey: .recorded)
+        try c.encode(uid, forKey: .uid)
+        try c.encode(channel, forKey: .channel)
+        try c.encodeIfPresent(reason, forKey: .reason)
     }
 }

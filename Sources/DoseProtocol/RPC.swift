@@ -13,6 +13,8 @@ public enum RPCErrorCode {
     public static let invalidConfiguration = -32003
     /// An as-needed take refused by its limits (SPEC 10).
     public static let limitReached = -32004
+    /// Not allowed now, e.g. reopening a dose whose window has closed (SPEC 6 and 10).
+    public static let notAllowed = -32005
 }
 
 /// A JSON-RPC error object.
@@ -170,6 +172,8 @@ public enum RPCParams {
         public var note: String?
         /// Records an as-needed take its limits refuse, with a `limit-exceeded` event (SPEC 10).
         public var force: Bool?
+        /// `"cli"` when dosectl asks: the channel the audit trail records (default `"socket"`).
+        public var channel: String?
         public init(dose: String? = nil, medication: String? = nil, at: String? = nil, site: String? = nil, note: String? = nil) {
             self.dose = dose; self.medication = medication; self.at = at; self.site = site; self.note = note
         }
@@ -180,15 +184,36 @@ public enum RPCParams {
         public var dose: String?
         public var medication: String?
         public var reason: String?
+        public var channel: String?
         public init(dose: String? = nil, medication: String? = nil, reason: String? = nil) {
             self.dose = dose; self.medication = medication; self.reason = reason
         }
+    }
+
+    /// `amend` (SPEC 10): `state` is taken, skipped, missed, held or open.
+    public struct Amend: Codable, Sendable {
+        public var dose: String
+        public var state: String
+        public var at: String?
+        public var site: String?
+        public var reason: String
+        public var channel: String?
+        public init(dose: String, state: String, at: String? = nil, site: String? = nil, reason: String, channel: String? = nil) {
+            self.dose = dose; self.state = state; self.at = at; self.site = site; self.reason = reason; self.channel = channel
+        }
+    }
+
+    /// `undo`: takes back the caller's last answer of the last 15 minutes.
+    public struct Undo: Codable, Sendable {
+        public var channel: String?
+        public init(channel: String? = nil) { self.channel = channel }
     }
 
     public struct Snooze: Codable, Sendable {
         public var dose: String?
         public var medication: String?
         public var `for`: String
+        public var channel: String?
         public init(dose: String? = nil, medication: String? = nil, for span: String) {
             self.dose = dose; self.medication = medication; self.for = span
         }
@@ -200,6 +225,14 @@ public enum RPCParams {
         public var add: Int?
         public init(medication: String, set: Int? = nil, add: Int? = nil) { self.medication = medication; self.set = set; self.add = add }
     }
+}
+
+/// The `undo` result: the dose as it now stands, and whether it was reopened or withdrawn.
+public struct UndoResult: Codable, Sendable {
+    /// `"reopened"` or `"withdrawn"`.
+    public var undone: String
+    public var dose: DoseMessage
+    public init(undone: String, dose: DoseMessage) { self.undone = undone; self.dose = dose }
 }
 
 /// A medication's stock on hand and when it runs out (`status`, `stock`; SPEC 6 and 10).

@@ -243,6 +243,35 @@ public final class HistoryStore: Sendable {
                 END;
                 """)
         }
+        migrator.registerMigration("v5 audit trail") { db in
+            // The history becomes append-only (SPEC 10): every answer and correction is a row of
+            // `answer`, which refuses updates and deletes; `dose` keeps each dose's latest state.
+            // Answers recorded before this version become one row each, with the time they were
+            // answered as their recorded time, and no uid (nobody recorded it); a miss was the
+            // daemon's.
+            try db.execute(sql: """
+                ALTER TABLE dose ADD COLUMN reason TEXT;
+                ALTER TABLE dose ADD COLUMN corrected INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE answer (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  dose TEXT NOT NULL, medication TEXT NOT NULL, schedule TEXT NOT NULL, due INTEGER NOT NULL,
+                  state TEXT NOT NULL, at INTEGER, site TEXT,
+                  recorded INTEGER NOT NULL, uid INTEGER, channel TEXT, reason TEXT,
+                  correction INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX answer_due ON answer (due);
+                CREATE INDEX answer_dose ON answer (dose);
+                CREATE INDEX answer_uid ON answer (uid, recorded);
+                CREATE TRIGGER answer_no_update BEFORE UPDATE ON answer
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER answer_no_delete BEFORE DELETE ON answer
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                INSERT INTO answer (dose, medication, schedule, due, state, at, site, recorded, uid, channel, reason, correction)
+                  SELECT id, medication, schedule, due, state,
+                    CASE WHEN state = 'taken' THEN answeredAt END, CASE WHEN state = 'taken' THEN site END,
+                    COALESCE(answeredAt, due), NULL, CASE WHEN state = 'missed' THEN 'daemon' END, NULL, 0
+                  FROM dose WHERE state != 'pending' ORDER BY COALESCE(answeredAt, due), id;
+                """)
+        }
         return migrator
     }
 
@@ -262,13 +291,49 @@ public final class HistoryStore: Sendable {
         try writer.write { db in try DoseRow(record).upsert(db) }
     }
 
-    /// Performs a batch of the machine's writes in one transaction.
-    public func apply(records: [DoseRecord], stock: [(String, ReminderMachine.Stock)], alive: Micros?) throws {
-        guard !records.isEmpty || !stock.isEmpty || alive != nil else { return }
+    /// Performs the machine's writes (records, audit trail, withdrawals, stock; its events are
+    /// not the store's) in one transaction, and records that the daemon was alive at `alive`.
+    /// - Parameter uid: the uid written for the daemon's own records (a dose found missed).
+    public func apply(_ actions: [ReminderMachine.Action], alive: Micros? = nil, uid: UInt32 = getuid()) throws {
+        guard alive != nil || actions.contains(where: { if case .emit = $0 { false } else { true } }) else { return }
         try writer.write { db in
-            for record in records { try DoseRow(record).upsert(db) }
-            for (medication, value) in stock { try StockRow(medication: medication, value).upsert(db) }
+            for action in actions {
+                switch action {
+                case .save(let record): try DoseRow(record).upsert(db)
+                case .log(let change): try AnswerRow(change, uid: uid).insert(db)
+                case .withdraw(let id): _ = try DoseRow.deleteOne(db, key: id)
+                case .saveStock(let medication, let value): try StockRow(medication: medication, value).upsert(db)
+                case .emit: break
+                }
+            }
             if let alive { try MetaRow(key: MetaRow.lastAlive, value: alive).upsert(db) }
+        }
+    }
+
+    /// Every record of the audit trail of the doses due in `[since, until)` (optionally of one
+    /// medication), by dose in due order, each dose's records in the order they were made.
+    public func changes(since: Micros = .min, until: Micros = .max, medication: String? = nil) throws -> [String: [Change]] {
+        try writer.read { db in
+            var request = AnswerRow.filter(AnswerRow.Columns.due >= since && AnswerRow.Columns.due < until)
+            if let medication { request = request.filter(AnswerRow.Columns.medication == medication) }
+            var result: [String: [Change]] = [:]
+            for row in try request.order(AnswerRow.Columns.id).fetchAll(db) {
+                result[row.dose, default: []].append(row.change)
+            }
+            return result
+        }
+    }
+
+    /// The latest answer (not a correction, nor the daemon's) given by `uid` at or after `since`,
+    /// and whether it is still the latest record of its dose: what `undo` takes back.
+    public func lastAnswer(uid: UInt32, since: Micros) throws -> (answer: Change, isLatest: Bool)? {
+        try writer.read { db in
+            guard let row = try AnswerRow.fetchOne(db, sql: """
+                SELECT * FROM answer INDEXED BY answer_uid WHERE uid = ? AND recorded >= ? AND correction = 0
+                AND channel != 'daemon' ORDER BY recorded DESC, id DESC LIMIT 1
+                """, arguments: [Int64(uid), since]) else { return nil }
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM answer WHERE dose = ?", arguments: [row.dose])
+            return (row.change, latest == row.id)
         }
     }
 
@@ -498,6 +563,8 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
     var snoozedUntil: Int64?
     var late: Bool
     var closes: Int64?
+    var reason: String?
+    var corrected: Bool
 
     init(_ r: DoseRecord) {
         id = r.id
@@ -515,6 +582,8 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
         snoozedUntil = r.snoozedUntil
         late = r.late
         closes = r.closes
+        reason = r.reason
+        corrected = r.corrected
     }
 
     var record: DoseRecord {
@@ -530,7 +599,57 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
         r.snoozedUntil = snoozedUntil
         r.late = late
         r.closes = closes
+        r.reason = reason
+        r.corrected = corrected
         return r
+    }
+}
+
+/// A row of `answer`, the audit trail: never updated, never deleted.
+struct AnswerRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "answer"
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let medication = Column(CodingKeys.medication)
+        static let due = Column(CodingKeys.due)
+    }
+
+    var id: Int64?
+    var dose: String
+    var medication: String
+    var schedule: String
+    var due: Int64
+    var state: String
+    var at: Int64?
+    var site: String?
+    var recorded: Int64
+    var uid: Int64?
+    var channel: String?
+    var reason: String?
+    var correction: Bool
+
+    init(_ change: Change, uid daemonUID: UInt32) {
+        dose = change.dose.id
+        medication = change.dose.medication
+        schedule = change.dose.schedule
+        due = change.dose.due
+        state = change.state.rawValue
+        at = change.at
+        site = change.site
+        recorded = change.recorded
+        uid = change.origin.map { Int64($0.uid ?? daemonUID) }
+        channel = change.origin?.channel.rawValue
+        reason = change.reason
+        correction = change.isCorrection
+    }
+
+    /// Rows from before the trail existed have no uid and (unless a miss) no channel.
+    var change: Change {
+        Change(dose: DueDose(medication: medication, schedule: schedule, due: due), state: Change.State(rawValue: state) ?? .open,
+               at: at, site: site, recorded: recorded,
+               origin: channel.flatMap(Origin.Channel.init(rawValue:)).map { Origin(uid: uid.flatMap(UInt32.init(exactly:)), channel: $0) },
+               reason: reason, isCorrection: correction)
     }
 }
 

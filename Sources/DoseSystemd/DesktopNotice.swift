@@ -83,7 +83,8 @@ public struct DesktopNotice: Sendable, Equatable {
             return .show(DesktopNotice(
                 dose: record.id, summary: "Missed: \(name), due \(due)", body: lines.joined(separator: "\n"),
                 answerLine: nil, actions: [], urgency: 1, expireTimeout: -1, final: true))
-        case .taken, .skipped, .snoozed, .held:
+        case .taken, .skipped, .snoozed, .held, .amended:
+            // A reopened dose is shown again by its next reminder.
             return .close(dose: record.id)
         default:
             return nil

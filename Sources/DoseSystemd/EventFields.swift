@@ -32,6 +32,8 @@ public enum EventFields {
         if event.late { fields.append(("DOSED_LATE", "1")) }
         if let stock = event.stock { fields.append(("DOSED_STOCK", String(stock))) }
         if let error = event.error { fields.append(("DOSED_ERROR", error)) }
+        if let state = event.state { fields.append(("DOSED_STATE", state.rawValue)) }
+        if let reason = event.reason { fields.append(("DOSED_REASON", reason)) }
         return fields
     }
 
@@ -82,11 +84,21 @@ public enum EventFields {
             let kind = record.dose.schedule == DoseID.asNeeded ? " (as needed)" : " (unscheduled)"
             return "Taken: \(text)\(at)" + (record.isExtra ? kind : " — due \(due)") + stock
         case .skipped:
-            return "Skipped: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
+            return "Skipped: \(text) — due \(due)" + (record.reason.map { " (\($0))" } ?? "")
         case .limitExceeded:
             return "Taken beyond its limit: \(event.error ?? text)"
         case .held:
-            return "Held by the care team: \(text) — due \(due)" + (record.note.map { " (\($0))" } ?? "")
+            return "Held by the care team: \(text) — due \(due)" + (record.reason.map { " (\($0))" } ?? "")
+        case .amended:
+            let when = record.isExtra ? "taken \(due)" : "due \(due)"
+            let what: String = switch event.state ?? .open {
+            case .taken: "taken" + (record.answeredAt.map { " at " + clock($0 - $0 % Civil.second, zone: zone) } ?? "")
+            case .open: "reopened"
+            case .withdrawn: "withdrawn"
+            case let state: state.rawValue
+            }
+            return "Corrected to \(what): \(text) — \(when)" + (event.reason.map { " (\($0))" } ?? "")
+                + (event.stock.map { "; \($0) left" } ?? "")
         case .snoozed:
             let until = record.snoozedUntil.map { clock($0, zone: zone) } ?? "later"
             return "Snoozed until \(until): \(text) — due \(due)"

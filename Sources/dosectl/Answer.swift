@@ -64,18 +64,24 @@ struct Answering {
         return ReminderMachine(config: config, snapshot: snapshot, now: now)
     }
 
-    /// Writes the machine's saves to the history (events are the daemon's to tell).
-    func save(_ actions: [ReminderMachine.Action], to store: HistoryStore) throws {
-        var records: [DoseRecord] = []
-        var stock: [(String, ReminderMachine.Stock)] = []
-        for action in actions {
-            switch action {
-            case .save(let record): records.append(record)
-            case .saveStock(let medication, let value): stock.append((medication, value))
-            case .emit: break
-            }
+    /// Who answers without the daemon: this uid, on the command line.
+    static let origin = Origin(uid: getuid(), channel: .cli)
+
+    /// Runs one change of an offline machine over the history and saves what it made (events are
+    /// the daemon's to tell).
+    func offline<T>(_ method: String,
+                    _ change: (inout ReminderMachine, HistoryStore, Micros) throws -> Result<(T, [ReminderMachine.Action]), ReminderMachine.AnswerError>)
+        throws -> T {
+        let now = currentInstant()
+        let store = try openStore()
+        var machine = try offlineMachine(store, now: now)
+        switch try change(&machine, store, now) {
+        case .failure(let error):
+            throw Failure(message: "dosectl \(method): \(error.message)")
+        case .success(let (result, actions)):
+            try store.apply(actions)
+            return result
         }
-        try store.apply(records: records, stock: stock, alive: nil)
     }
 
     /// Answers `target` (a dose id, a medication, or nil for the earliest dose due).
@@ -84,6 +90,7 @@ struct Answering {
         let now = currentInstant()
         if let client = daemon {
             var params = params
+            params["channel"] = .string("cli")
             if let target {
                 params[target.contains("@") ? "dose" : "medication"] = .string(target)
             } else {
@@ -95,26 +102,21 @@ struct Answering {
             }
             return try call(client, method, .object(params)).decode(as: DoseMessage.self)
         }
-        let store = try openStore()
-        var machine = try offlineMachine(store, now: now)
-        let resolved: ReminderMachine.Target
-        if let target {
-            resolved = target.contains("@") ? .dose(target) : .medication(target)
-        } else {
-            guard let first = machine.due(at: now).first ?? config.medications.lazy.compactMap({
-                try? machine.find(.medication($0.id), now: now, allowEarly: false).get()
-            }).first else {
-                throw Failure(message: "dosectl \(method): no dose is due; name a medication or a dose id")
+        let record = try offline(method) { machine, _, now in
+            let resolved: ReminderMachine.Target
+            if let target {
+                resolved = target.contains("@") ? .dose(target) : .medication(target)
+            } else {
+                guard let first = machine.due(at: now).first ?? config.medications.lazy.compactMap({ [machine] in
+                    try? machine.find(.medication($0.id), now: now, allowEarly: false).get()
+                }).first else {
+                    throw Failure(message: "dosectl \(method): no dose is due; name a medication or a dose id")
+                }
+                resolved = .dose(first.id)
             }
-            resolved = .dose(first.id)
+            return machine.answer(local, for: resolved, now: now, force: force, by: Self.origin)
         }
-        switch machine.answer(local, for: resolved, now: now, force: force) {
-        case .failure(let error):
-            throw Failure(message: "dosectl \(method): \(error.message)")
-        case .success(let (record, actions)):
-            try save(actions, to: store)
-            return DoseMessage(record, config: config, now: now)
-        }
+        return DoseMessage(record, config: config, now: now)
     }
 }
 
@@ -281,16 +283,12 @@ extension Dosectl {
                 output("\(medication): \(result.stock) on hand")
                 return
             }
-            let store = try answering.openStore()
-            let now = currentInstant()
-            var machine = try answering.offlineMachine(store, now: now)
-            switch machine.refill(medication, amount: set ?? add!, add: add != nil, now: now) {
-            case .failure(let error):
-                throw Failure(message: "dosectl stock: \(error.message)")
-            case .success(let actions):
-                try answering.save(actions, to: store)
+            let onHand = try answering.offline("stock") { machine, _, now in
+                let result = machine.refill(medication, amount: set ?? add!, add: add != nil, now: now)
+                let onHand = machine.stock[medication]?.value ?? 0
+                return result.map { (onHand, $0) }
             }
-            output("\(medication): \(machine.stock[medication]?.value ?? 0) on hand")
+            output("\(medication): \(onHand) on hand")
         }
     }
 
@@ -343,6 +341,137 @@ extension Dosectl {
                 } else {
                     output("\(method): \(notification["params"]?["message"]?.stringValue ?? "")")
                 }
+            }
+        }
+    }
+}
+
+extension Dosectl {
+    /// `dosectl amend`: corrects an answer, keeping the old one in the audit trail (SPEC 10).
+    struct Amend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a dose's answer, with a reason (the earlier answer stays in the audit trail).",
+            discussion: """
+                --state open reopens a dose whose window is still open (its reminders resume from now), \
+                or withdraws an unscheduled take. A correction to taken, or away from it, moves the stock by one. \
+                Here --state names the new state: give the state directory as --state-dir DIR (a --state \
+                whose value is not a state name is read as the state directory too).
+                """)
+
+        @Option(help: "Config directory (default: $XDG_CONFIG_HOME/dosed or /etc/dosed).") var config: String?
+        @Option(help: "State directory holding history.sqlite (the global --state).") var stateDir: String?
+        @Option(help: "The daemon's socket.") var socket: String?
+        @Flag(help: "Use the system-wide paths (/etc/dosed, /var/lib/dosed, /run/dosed).") var system = false
+        @Argument(help: "The dose id.") var dose: String
+        @Option(help: "taken, skipped, missed, held or open.") var state: String
+        @Option(help: "When it was taken (with --state taken; default: when it was due).") var at: String?
+        @Option(help: "The injection site used (with --state taken).") var site: String?
+        @Option(help: "Why the answer is corrected (required).") var reason: String
+        @Flag(help: "Print the dose as JSON.") var json = false
+
+        /// The global options, with the state directory from `--state-dir`.
+        var global: GlobalOptions {
+            get throws {
+                var arguments = system ? ["--system"] : []
+                for (flag, value) in [("--config", config), ("--state", stateDir), ("--socket", socket)] {
+                    if let value { arguments += [flag, value] }
+                }
+                return try GlobalOptions.parse(arguments)
+            }
+        }
+
+        /// In `amend`, the global `--state DIR` and the new `--state S` share a name (SPEC 8): a
+        /// `--state` whose value is not a state name is the state directory (`--state-dir`).
+        static func separatingStateDirectory(_ arguments: [String]) -> [String] {
+            guard arguments.first(where: { !$0.hasPrefix("-") }) == "amend" else { return arguments }
+            var result: [String] = []
+            var index = arguments.startIndex
+            while index < arguments.endIndex {
+                let argument = arguments[index]
+                if argument == "--state", index + 1 < arguments.endIndex,
+                   ReminderMachine.Correction.parse(arguments[index + 1], at: nil, site: nil) == nil {
+                    result += ["--state-dir", arguments[index + 1]]
+                    index += 2
+                    continue
+                }
+                if argument.hasPrefix("--state="),
+                   ReminderMachine.Correction.parse(String(argument.dropFirst("--state=".count)), at: nil, site: nil) == nil {
+                    result.append("--state-dir=" + argument.dropFirst("--state=".count))
+                } else {
+                    result.append(argument)
+                }
+                index += 1
+            }
+            return result
+        }
+
+        func validate() throws {
+            guard ReminderMachine.Correction.parse(state, at: nil, site: nil) != nil else {
+                throw ValidationError("--state must be \(ReminderMachine.Correction.names), not '\(state)'")
+            }
+            guard state == "taken" || (at == nil && site == nil) else {
+                throw ValidationError("--at and --site go with --state taken only")
+            }
+            guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ValidationError("--reason must say why the answer is corrected")
+            }
+        }
+
+        func run() throws {
+            let answering = try Answering(global: try global)
+            let now = currentInstant()
+            var when: Micros?
+            if let at {
+                guard let parsed = TimeInput.parse(at, zone: answering.config.zone, now: now) else {
+                    throw Failure(message: "dosectl amend: --at '\(at)' is not a time: use \(TimeInput.expected())", code: ExitStatus.usage)
+                }
+                when = parsed
+            }
+            let message: DoseMessage
+            if let client = answering.daemon {
+                let params = RPCParams.Amend(dose: dose, state: state, at: when.map(RFC3339.utc), site: site, reason: reason, channel: "cli")
+                message = try answering.call(client, "amend", try JSONValue(encoding: params)).decode(as: DoseMessage.self)
+            } else {
+                let correction = ReminderMachine.Correction.parse(state, at: when, site: site)!
+                let record = try answering.offline("amend") { machine, store, now in
+                    let stored = machine.records[dose] == nil ? try store.record(dose) : nil
+                    return machine.amend(dose, to: correction, reason: reason, stored: stored, now: now, by: Answering.origin)
+                }
+                message = DoseMessage(record, config: answering.config, now: now)
+            }
+            output(json ? try dosectl.json(message) : describe(message) + "  (corrected: \(message.reason ?? reason))")
+        }
+    }
+
+    /// `dosectl undo`: takes back this uid's last answer of the last 15 minutes (SPEC 10).
+    struct Undo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take back your last answer of the last 15 minutes: the dose is due again, or an unscheduled take is withdrawn.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print {undone, dose} as JSON.") var json = false
+
+        func run() throws {
+            let answering = try Answering(global: global)
+            let result: UndoResult
+            if let client = answering.daemon {
+                result = try answering.call(client, "undo", .object(["channel": .string("cli")])).decode(as: UndoResult.self)
+            } else {
+                var withdrawn = false
+                let record = try answering.offline("undo") { machine, store, now in
+                    let last = try store.lastAnswer(uid: getuid(), since: now - ReminderMachine.undoWindow)
+                    withdrawn = last.map { DoseID.isUnscheduled($0.answer.dose.schedule) } ?? false
+                    let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? $0.answer.dose.id : nil }.flatMap { try? store.record($0) }
+                    return machine.undo(last, stored: stored, now: now, by: Answering.origin)
+                }
+                result = UndoResult(undone: withdrawn ? "withdrawn" : "reopened", dose: DoseMessage(record, config: answering.config, now: currentInstant()))
+            }
+            if json {
+                output(try dosectl.json(result))
+            } else if result.undone == "withdrawn" {
+                output("withdrawn: \(result.dose.medication_name) taken \(result.dose.due_local)  [\(result.dose.id)]")
+            } else {
+                output("reopened: " + describe(result.dose))
             }
         }
     }

@@ -16,13 +16,13 @@ struct Dosectl: ParsableCommand {
             3 the daemon is needed but not reachable.
             """,
         version: dosedVersion,
-        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Hold.self, Snooze.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
+        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Hold.self, Snooze.self, Amend.self, Undo.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
     )
 
     /// Runs the command; usage errors exit 2 and failures 1, as SPEC 8 fixes.
     static func main() {
         do {
-            var command = try parseAsRoot(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(Amend.separatingStateDirectory(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
             try command.run()
         } catch let failure as Failure {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))

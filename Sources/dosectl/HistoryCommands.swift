@@ -15,9 +15,11 @@ extension Dosectl {
         @Option(help: "Only this medication.") var medication: String?
         @Flag(help: "A JSON array of rows.") var json = false
         @Flag(help: "CSV with a header row.") var csv = false
+        @Flag(help: "Every answer and correction of each dose: when, by whom, through what and why.") var audit = false
 
         func validate() throws {
             if json && csv { throw ValidationError("give at most one of --json and --csv") }
+            if audit && csv { throw ValidationError("--audit goes with the table or --json, not --csv") }
         }
 
         func run() throws {
@@ -27,17 +29,18 @@ extension Dosectl {
             try reports.check(medication: medication, command: "history")
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
-                output(try reports.json(rows))
+                output(try reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {
-                output(table(rows, reports))
+                output(table(rows, reports, trail: audit ? try reports.trail(since: start, until: end, medication: medication) : nil))
             }
         }
 
-        func table(_ rows: [Reports.Row], _ reports: Reports) -> String {
+        func table(_ rows: [Reports.Row], _ reports: Reports, trail: [String: [Change]]?) -> String {
             guard !rows.isEmpty else { return "No doses or notes in this period." }
             var lines: [String] = []
+            var shown = Set<String>()
             for row in rows {
                 switch row {
                 case .dose(let record):
@@ -53,7 +56,13 @@ extension Dosectl {
                     if m.late == true && record.state == .taken { line += "  late" }
                     if let site = m.site, record.state == .taken { line += "  site: \(site)" }
                     if let note = m.note { line += "  — \(note)" }
+                    if let reason = m.reason { line += "  (\(reason))" }
+                    if record.corrected { line += "  [corrected]" }
                     lines.append(line)
+                    if let trail {
+                        shown.insert(record.id)
+                        lines += (trail[record.id] ?? []).map { Self.auditLine($0, zone: zone) }
+                    }
                 case .note(let note):
                     var line = "\(Presentation.localTime(note.at, zone: reports.config.zone))  note     \(note.text)"
                     if let symptom = note.symptom { line += "  [\(symptom)\(note.severity.map { " \($0)/5" } ?? "")]" }
@@ -61,7 +70,25 @@ extension Dosectl {
                     lines.append(line)
                 }
             }
+            // Takes withdrawn since: no longer doses, still in the trail.
+            for (id, changes) in (trail ?? [:]).sorted(by: { $0.key < $1.key }) where !shown.contains(id) && changes.last?.state == .withdrawn {
+                guard let first = changes.first else { continue }
+                lines.append("\(Presentation.localTime(first.dose.due, zone: reports.config.zone))  withdrawn \(first.dose.medication)/\(first.dose.schedule)")
+                lines += changes.map { Self.auditLine($0, zone: reports.config.zone) }
+            }
             return lines.joined(separator: "\n")
+        }
+
+        /// "    recorded 2026-12-01 20:31 by uid 1000 (cli): corrected to skipped — wrong dose".
+        static func auditLine(_ change: Change, zone: ZoneRules) -> String {
+            var what = change.isCorrection ? "corrected to \(change.state.rawValue)" : change.state.rawValue
+            if let at = change.at { what += " at \(Presentation.localTime(at, zone: zone))" }
+            if let site = change.site { what += ", site \(site)" }
+            let who = change.origin.map { origin in
+                (origin.uid.map { "uid \($0)" } ?? "dosed") + " (\(origin.channel.rawValue))"
+            } ?? "an earlier version (not recorded)"
+            return "      recorded \(Presentation.localTime(change.recorded, zone: zone)) by \(who): \(what)"
+                + (change.reason.map { " — \($0)" } ?? "")
         }
     }
 
@@ -189,11 +216,12 @@ extension Dosectl {
                     let history: [Reports.Entry]
                 }
                 let takes = try reports.lastTakes()  // read once, not once per schedule
+                let trail = try reports.trail(since: start, until: end, medication: nil)
                 output(try dosectl.json(Export(
                     exported: RFC3339.utc(reports.now),
                     medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
                                               lastTaken: { takes[$0 + "/" + $1] }),
-                    history: rows.map { Reports.Entry(row: $0, reports: reports) })))
+                    history: rows.map { Reports.Entry(row: $0, reports: reports, trail: trail) })))
             }
         }
     }

@@ -57,6 +57,13 @@ struct Reports {
         return rows.sorted { $0.time != $1.time ? $0.time < $1.time : $0.sortKey < $1.sortKey }
     }
 
+    /// The audit trail of the doses of a period (those ``history(since:until:medication:)``
+    /// lists, and withdrawn takes), by dose id, each dose's records oldest first (SPEC 10).
+    func trail(since: Micros, until: Micros, medication: String?) throws -> [String: [Change]] {
+        let (end, overflow) = until.addingReportingOverflow(config.longestWindow)
+        return try store.changes(since: since, until: overflow ? .max : end, medication: medication)
+    }
+
     /// The last takes of the `anchor = "taken"` schedules, whose due times follow them.
     func lastTakes() throws -> [String: Micros] {
         try store.lastTakes(anchoredIn: config)
@@ -83,6 +90,8 @@ struct Reports {
     struct Entry: Encodable {
         let row: Row
         let reports: Reports
+        /// The audit trail of every dose (SPEC 10's `changes`).
+        let trail: [String: [Change]]
 
         enum Keys: String, CodingKey { case kind, at, text, dose, symptom, severity }
 
@@ -90,7 +99,9 @@ struct Reports {
             var c = encoder.container(keyedBy: Keys.self)
             switch row {
             case .dose(let record):
-                try DoseMessage(record, config: reports.config, now: reports.now).encode(to: encoder)
+                var message = DoseMessage(record, config: reports.config, now: reports.now)
+                message.changes = (trail[record.id] ?? []).map(ChangeMessage.init)
+                try message.encode(to: encoder)
                 try c.encode("dose", forKey: .kind)
             case .note(let note):
                 try c.encode("note", forKey: .kind)
@@ -104,8 +115,8 @@ struct Reports {
     }
 
     /// The rows as SPEC 8's JSON array.
-    func json(_ rows: [Row]) throws -> String {
-        try dosectl.json(rows.map { Entry(row: $0, reports: self) })
+    func json(_ rows: [Row], trail: [String: [Change]]) throws -> String {
+        try dosectl.json(rows.map { Entry(row: $0, reports: self, trail: trail) })
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",

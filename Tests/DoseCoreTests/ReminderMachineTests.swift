@@ -127,7 +127,7 @@ struct ReminderMachineTests {
         }
         _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
         let (skipped, actions) = try machine.answer(.skip(reason: "fever"), for: .dose("interferon/evening@2026-11-30T20:00:00Z"), now: at("2026-11-30T20:01:00Z")).get()
-        #expect(skipped.state == .skipped && skipped.note == "fever")
+        #expect(skipped.state == .skipped && skipped.reason == "fever" && skipped.note == nil)
         #expect(Self.events(actions) == ["skipped"])
         #expect(throws: ReminderMachine.AnswerError.self) {
             try machine.answer(.take(at: nil, site: nil, note: nil), for: .dose("interferon/evening@2026-11-30T20:00:00Z"), now: at("2026-11-30T20:02:00Z")).get()
@@ -144,7 +144,7 @@ struct ReminderMachineTests {
         _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
         let (held, actions) = try machine.answer(.hold(reason: "low blood pressure"), for: .medication("interferon"),
                                                  now: at("2026-11-30T20:05:00Z")).get()
-        #expect(held.state == .held && held.note == "low blood pressure" && held.id == "interferon/evening@2026-11-30T20:00:00Z")
+        #expect(held.state == .held && held.reason == "low blood pressure" && held.id == "interferon/evening@2026-11-30T20:00:00Z")
         #expect(Self.events(actions) == ["held"])
         #expect(throws: ReminderMachine.AnswerError.self) {
             try machine.answer(.hold(reason: nil), for: .dose(held.id), now: at("2026-11-30T20:06:00Z")).get()

@@ -19,7 +19,7 @@ struct HistoryStoreTests {
         let store = try HistoryStore()
         var r = Self.record("interferon", 1_000_000, .taken, answered: 2_000_000)
         r.site = "thigh"; r.note = "ok"; r.preReminders = 1; r.reminders = 3; r.lastReminder = 5; r.escalated = true
-        r.snoozedUntil = 9; r.late = true
+        r.snoozedUntil = 9; r.late = true; r.reason = "why"; r.corrected = true
         try store.save(r)
         #expect(try store.record(r.id) == r)
         #expect(try store.records(since: 0, until: 2_000_000, medication: "interferon") == [r])
@@ -43,7 +43,7 @@ struct HistoryStoreTests {
             if i % 50 == 0 { r = DoseRecord(dose: DueDose(medication: med, schedule: "extra", due: due)); r.state = .taken; r.answeredAt = due }
             records.append(r)
         }
-        try store.apply(records: records, stock: [], alive: nil)
+        try store.apply(records.map { .save($0) }, alive: nil)
         let since: Micros = 100 * Civil.hour, until: Micros = 600 * Civil.hour
         for r in records where r.dose.due >= since && r.dose.due < until {
             expected[r.dose.medication, default: Tally()].add(Tally.outcome(r, now: now))
@@ -58,7 +58,7 @@ struct HistoryStoreTests {
             changed.append(r)
             records[i] = r
         }
-        try store.apply(records: changed, stock: [], alive: nil)
+        try store.apply(changed.map { .save($0) }, alive: nil)
         expected = [:]
         for r in records where r.dose.due >= since && r.dose.due < until {
             expected[r.dose.medication, default: Tally()].add(Tally.outcome(r, now: now))

@@ -80,7 +80,7 @@ struct DaemonTests {
         let hold = try harness.dosectl(["hold", "interferon", "--reason", "low blood pressure", "--json"])
         #expect(hold.status == 0, "\(hold.stderr)")
         let held = try #require(try JSONSerialization.jsonObject(with: Data(hold.stdout.utf8)) as? [String: Any])
-        #expect(held["id"] as? String == dose && held["state"] as? String == "held" && held["note"] as? String == "low blood pressure")
+        #expect(held["id"] as? String == dose && held["state"] as? String == "held" && held["reason"] as? String == "low blood pressure")
         let told = try #require(subscriber.notification("held"))
         #expect((told["params"] as? [String: Any])?["state"] as? String == "held")
         // The next dose, an hour ahead, held through the socket.
@@ -444,7 +444,7 @@ struct DaemonTests {
         let methods = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["method"] as? String }
         #expect(methods == ["reminder", "skipped"])
         let skipped = lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect((skipped?["params"] as? [String: Any])?["note"] as? String == "fever 39")
+        #expect((skipped?["params"] as? [String: Any])?["reason"] as? String == "fever 39")
     }
 
     @Test("a corrupt or unusable state dir is a clear startup error")

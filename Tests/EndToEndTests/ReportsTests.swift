@@ -46,7 +46,7 @@ struct ReportsTests {
             extra,
         ]
         if lastAlive != nil { records.append(record("2026-11-03T08:00:00Z", .missed, "2026-11-03T10:00:00Z")) }
-        try store.apply(records: records, stock: [], alive: lastAlive.map(at))
+        try store.apply(records.map { .save($0) }, alive: lastAlive.map(at))
         try store.addNote(Note(at: at("2026-11-02T09:00:00Z"), text: "felt sick", dose: "tablet/am@2026-11-02T08:00:00Z", symptom: "nausea", severity: 3))
         return (dir, ["--config", dir.path, "--state", dir.path + "/state", "--socket", dir.path + "/none.sock"])
     }
