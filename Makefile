@@ -36,10 +36,16 @@ deps:
 
 # What the tests use beside the build: socat (the README's socket examples, run as printed), a
 # session bus with a notification server (dbus, python3-dbusmock) and a real desktop one (dunst
-# under Xvfb, screenshots with ImageMagick's import). Each is checked by a file it installs.
+# under Xvfb, screenshots with ImageMagick's import), a headless browser and PDF text for the
+# report (chromium, poppler-utils), and venv for the PyPI parsers of TEST_PYPI. Each is checked by
+# a file it installs.
 TEST_PACKAGES = /usr/bin/socat:socat /usr/bin/dbus-daemon:dbus /usr/bin/dbus-send:dbus \
 	/usr/lib/python3/dist-packages/dbusmock:python3-dbusmock /usr/bin/dunst:dunst /usr/bin/dunstctl:dunst \
-	/usr/bin/Xvfb:xvfb /usr/bin/import:imagemagick /usr/bin/desktop-file-validate:desktop-file-utils
+	/usr/bin/Xvfb:xvfb /usr/bin/import:imagemagick /usr/bin/desktop-file-validate:desktop-file-utils \
+	/usr/bin/chromium:chromium /usr/bin/pdftotext:poppler-utils /usr/share/doc/python3-venv:python3-venv
+# Independent parsers of what dosectl makes for the care team (SPEC 11), in .build/venv.
+TEST_PYPI = icalendar==7.3.2 fhir.resources==8.3.0 html5lib==1.1
+VENV = .build/venv
 test-deps:
 	@missing=$$(for entry in $(TEST_PACKAGES); do [ -e "$${entry%%:*}" ] || echo "$${entry#*:}"; done | sort -u | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then \
@@ -49,6 +55,10 @@ test-deps:
 	  else \
 	    echo "make test needs: $$missing; run 'sudo apt-get install $$missing' and try again." >&2; exit 1; \
 	  fi; \
+	fi
+	@if ! $(VENV)/bin/python -c 'import icalendar, fhir.resources, html5lib' 2>/dev/null; then \
+	  echo "Preparing $(VENV) with $(TEST_PYPI)..."; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(TEST_PYPI); \
 	fi
 
 build: deps
@@ -77,7 +87,7 @@ test: deps test-deps
 	rm -rf "$(TEST_TMP)" && mkdir -p "$(TEST_TMP)"
 	TMPDIR="$(TEST_TMP)" $(SWIFT) build --build-tests
 	TMPDIR="$(TEST_TMP)" scripts/check-install.sh
-	TMPDIR="$(TEST_TMP)" DOSED_REQUIRE_DESKTOP=1 scripts/with-journald.sh $(SWIFT) test --skip-build
+	TMPDIR="$(TEST_TMP)" DOSED_REQUIRE_DESKTOP=1 DOSED_REQUIRE_TEST_TOOLS=1 scripts/with-journald.sh $(SWIFT) test --skip-build
 
 # Fuzzing with libFuzzer and AddressSanitizer (FuzzTesting/): every target for FUZZ_TIME seconds.
 # Findings land in FuzzTesting/FailCases/, which `make test` replays. MERGE=1 keeps new inputs.

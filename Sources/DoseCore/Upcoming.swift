@@ -68,11 +68,11 @@ public struct ScheduleFilter: Sendable, Equatable {
 }
 
 extension Configuration {
-    /// The next `count` doses due strictly after `after`, across the filtered schedules, in time
-    /// order (ties by medication, then schedule).
+    /// The next `count` doses due strictly after `after` (and at or before `until`), across the
+    /// filtered schedules, in time order (ties by medication, then schedule).
     /// - Parameter lastTaken: the last take of a schedule (`medication/schedule`), for `anchor = "taken"`.
     public func upcoming(
-        after: Micros, count: Int, filter: ScheduleFilter = .all,
+        after: Micros, count: Int, until: Micros = .max, filter: ScheduleFilter = .all,
         lastTaken: (String, String) -> Micros? = { _, _ in nil }
     ) -> [DueDose] {
         var streams: [(dose: DueDose, times: DueTimes)] = []
@@ -91,6 +91,7 @@ extension Configuration {
         while result.count < count, !streams.isEmpty {
             var best = 0
             for i in 1..<streams.count where Self.precedes(streams[i].dose, streams[best].dose) { best = i }
+            guard streams[best].dose.due <= until else { break }
             result.append(streams[best].dose)
             if let due = streams[best].times.next() {
                 streams[best].dose.due = due

@@ -15,8 +15,15 @@ extension Dosectl {
         @Argument(help: "A medication (MED) or one schedule (MED/SCHED).")
         var target: String?
 
-        @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "How many doses (0 to \(Limits.listing)).")
-        var count = 10
+        @Option(name: [.customShort("n"), .long], parsing: .unconditional,
+                help: "How many doses (0 to \(Limits.listing); default 10, or with --until every dose up to it).")
+        var count: Int?
+
+        @Option(help: "Only doses due up to this time (inclusive).")
+        var until: String?
+
+        @Flag(help: "Print an iCalendar (RFC 5545) file of the doses, with an alarm at each due time and each pre-reminder.")
+        var ics = false
 
         @Option(help: "Start after this time (exclusive), like systemd-analyze's --base-time.")
         var from: String?
@@ -25,7 +32,8 @@ extension Dosectl {
         var json = false
 
         func validate() throws {
-            guard (0...Limits.listing).contains(count) else { throw ValidationError(Limits.message("-n", 0...Limits.listing, count)) }
+            if let count, !(0...Limits.listing).contains(count) { throw ValidationError(Limits.message("-n", 0...Limits.listing, count)) }
+            if json && ics { throw ValidationError("give at most one of --json and --ics") }
             if let target {
                 let filter = ScheduleFilter(parsing: target)
                 guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
@@ -45,6 +53,19 @@ extension Dosectl {
                 }
                 after = instant
             }
+            var until = Micros.max
+            if let text = self.until {
+                guard let instant = TimeInput.parse(text, zone: config.zone, now: now) else {
+                    throw Failure(message: "dosectl next: --until '\(text)' is not a time: use \(TimeInput.expected())",
+                                  code: ExitStatus.usage)
+                }
+                guard instant >= after else {
+                    throw Failure(message: "dosectl next: --until is before \(from == nil ? "now" : "--from")", code: ExitStatus.usage)
+                }
+                until = instant
+            }
+            // With --until alone, every dose up to it (as many as one listing shows).
+            let count = self.count ?? (self.until == nil ? 10 : Limits.listing)
             let filter = target.map(ScheduleFilter.init(parsing:)) ?? .all
             if let medication = filter.medication {
                 guard let found = config.medication(medication) else {
@@ -54,9 +75,17 @@ extension Dosectl {
                     throw Failure(message: "dosectl next: medication '\(medication)' has no schedule '\(schedule)'")
                 }
             }
-            let doses = config.upcoming(after: after, count: count, filter: filter, lastTaken: try global.lastTakes(config))
+            let doses = config.upcoming(after: after, count: count, until: until, filter: filter, lastTaken: try global.lastTakes(config))
             if json {
                 output(try dosectl.json(Presentation.messages(doses, config: config)))
+                return
+            }
+            if ics {
+                let events = Presentation.messages(doses, config: config).map { message in
+                    let medication = config.medication(message.medication)!
+                    return ICalendar.event(message, medication: medication, schedule: medication.schedule(message.schedule)!)
+                }
+                FileHandle.standardOutput.write(Data(ICalendar.render(events, stamp: now).utf8))
                 return
             }
             var lines: [String] = []
