@@ -28,6 +28,19 @@ public struct CalendarExpression: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { source }
 
+    /// A plain weekly list such as `Mon,Wed,Fri 20:00` or `*-*-* 08,20:00`: its weekdays (1 =
+    /// Monday … 7 = Sunday) and times of day (whole seconds after midnight, ascending); nil for
+    /// anything with dates, ranges, repetitions or fractions of seconds.
+    public var weekly: (weekdays: [Int], times: [Int])? {
+        guard year.components == nil, month.components == nil, day.components == nil, !endOfMonth,
+              let hours = hour.values, let minutes = minute.values, let seconds = second.values,
+              seconds.allSatisfy({ $0 % 1_000_000 == 0 })
+        else { return nil }
+        let days = (0..<7).filter { weekdays & (1 << $0) != 0 }.map { $0 + 1 }
+        let times = hours.flatMap { h in minutes.flatMap { m in seconds.map { h * 3600 + m * 60 + $0 / 1_000_000 } } }
+        return (days, times.sorted())
+    }
+
     // MARK: - Matching wall times
 
     /// The earliest matching wall time at or after `local` (zoneless microseconds), or nil when
@@ -164,6 +177,12 @@ extension CalendarExpression {
         static let any = Field(components: nil)
 
         static func value(_ value: Int) -> Field { Field(components: [Component(start: value)]) }
+
+        /// The values of a list of single values; nil for `*`, ranges and repetitions.
+        var values: [Int]? {
+            guard let components, components.allSatisfy({ $0.stop < 0 && $0.step == 0 }) else { return nil }
+            return components.map(\.start).sorted()
+        }
 
         func next(atLeast value: Int, max: Int) -> Int? {
             guard let components else { return value <= max ? value : nil }

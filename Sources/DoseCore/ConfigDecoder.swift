@@ -344,7 +344,7 @@ private struct Reader {
     // MARK: dosed.toml
 
     mutating func main(into config: inout Configuration) {
-        checkKeys(root, at: [], known: ["timezone", "defaults", "hooks", "notify"], context: "dosed.toml")
+        checkKeys(root, at: [], known: ["timezone", "defaults", "hooks", "notify", "report"], context: "dosed.toml")
         config.timezone = zone(root, "timezone", at: [])
         if let defaults = subtable(root, "defaults", at: []) {
             let path = ["defaults"]
@@ -369,6 +369,10 @@ private struct Reader {
                 config.notify.snooze = span
                 config.notify.snoozeText = text
             }
+        }
+        if let report = subtable(root, "report", at: []) {
+            checkKeys(report, at: ["report"], known: ["patient"], context: "[report]")
+            config.patient = string(report, "patient", at: ["report"]).flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 

@@ -35,6 +35,8 @@ public struct Configuration: Sendable {
     public var defaults = Defaults()
     public var hooks = Hooks()
     public var notify = Notify()
+    /// `[report] patient`: the name on reports and FHIR exports (SPEC 11).
+    public var patient: String?
     /// Medications in id order.
     public var medications: [Medication] = []
     /// The zone used when neither a schedule nor `dosed.toml` names one.

@@ -55,8 +55,8 @@ public struct Change: Sendable, Equatable {
         self.isCorrection = isCorrection
     }
 
-    /// The answer record of `record` as it now stands (taken, skipped, missed or held).
-    init?(answer record: DoseRecord, recorded: Micros, origin: Origin, isCorrection: Bool = false) {
+    /// The answer record of `record` as it now stands (taken, skipped, missed or held; `open` when pending).
+    public init(answer record: DoseRecord, recorded: Micros, origin: Origin, isCorrection: Bool = false) {
         let state: State
         switch record.state {
         case .pending: state = .open
@@ -215,7 +215,7 @@ extension ReminderMachine {
         records[id] = record
         recount(record.dose, removing: old.state == .taken ? old.answeredAt : nil,
                 adding: record.state == .taken ? record.answeredAt : nil, site: record.state == .taken ? record.site : nil)
-        var change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)!
+        var change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)
         change.state = state
         change.reason = reason
         var event = Event(kind: .amended, dose: record)

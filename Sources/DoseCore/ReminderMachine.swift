@@ -452,7 +452,7 @@ public struct ReminderMachine: Sendable {
             record.reason = reason
             record.snoozedUntil = nil
             records[record.id] = record
-            let change = Change(answer: record, recorded: now, origin: origin)!
+            let change = Change(answer: record, recorded: now, origin: origin)
             return .success((record, [.save(record), .log(change), .emit(Event(kind: isHold ? .held : .skipped, dose: record))]))
         case .snooze(let span):
             guard record.state == .pending, record.dose.due <= now, let schedule = schedule(of: record) else {
@@ -496,7 +496,7 @@ public struct ReminderMachine: Sendable {
         record.snoozedUntil = nil
         records[record.id] = record
         recount(record.dose, removing: nil, adding: at, site: record.site)
-        var actions: [Action] = [.save(record), .log(Change(answer: record, recorded: now, origin: origin)!)]
+        var actions: [Action] = [.save(record), .log(Change(answer: record, recorded: now, origin: origin))]
         var event = Event(kind: .taken, dose: record)
         if var current = stock[medication] {
             current.value -= 1

@@ -191,10 +191,10 @@ extension Dosectl {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The whole record for a care team, as CSV or JSON.")
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case csv, json }
+        enum Format: String, ExpressibleByArgument, CaseIterable { case csv, json, fhir }
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: "csv or json.") var format: Format
+        @Option(help: "csv, json or fhir (a FHIR R4 Bundle).") var format: Format
         @Option(help: "From this time or duration ago (default: the beginning).") var since: String?
         @Option(help: "Until this time (default now).") var until: String?
 
@@ -209,6 +209,16 @@ extension Dosectl {
             switch format {
             case .csv:
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
+            case .fhir:
+                var records: [DoseRecord] = []
+                var notes: [Note] = []
+                for row in rows {
+                    switch row {
+                    case .dose(let record): records.append(record)
+                    case .note(let note): notes.append(note)
+                    }
+                }
+                output(try dosectl.json(FHIR.Export(config: reports.config, records: records, notes: notes, now: reports.now).bundle))
             case .json:
                 struct Export: Encodable {
                     let exported: String

@@ -1,4 +1,5 @@
 import DoseCore
+import DoseStore
 import Foundation
 import Testing
 
@@ -78,5 +79,176 @@ struct CareTeamTests {
         #expect(try dosectl(["next", "--json", "-n", "2"] + flags).stdout.components(separatedBy: "\"id\"").count == 3)
         let reversed = try dosectl(["next", "--config", config.path, "--from", "2026-12-06", "--until", "2026-12-01"])
         #expect(reversed.status == 2 && reversed.stderr.contains("--until"), "\(reversed.stderr)")
+    }
+
+    /// Four weeks of three medications (UTC): interferon Mon/Wed/Fri 20:00, ondansetron daily at
+    /// 08:00 (plus an ended and a paused schedule), paracetamol as needed; taken, late, skipped,
+    /// missed and held doses, a correction, as-needed takes and a symptom diary.
+    static func history() throws -> (ConfigDir, [String]) {
+        let dir = try ConfigDir([
+            "dosed.toml": "timezone = \"UTC\"\n[report]\npatient = \"Ann Example\"\n",
+            "medications/interferon.toml": """
+                name = "Interferon alfa"
+                dose = "3 million units"
+                route = "subcutaneous"
+                sites = ["thigh left", "thigh right", "abdomen left"]
+                stock = 30
+                [[schedule]]
+                id = "evening"
+                on = "Mon,Wed,Fri 20:00"
+                before = ["30m"]
+                window = "2h"
+                start = 2026-11-01
+                """,
+            "medications/ondansetron.toml": """
+                name = "Ondansetron"
+                dose = "8 mg"
+                route = "by mouth"
+                [[schedule]]
+                id = "morning"
+                on = "*-*-* 08:00"
+                window = "90m"
+                start = 2026-11-01
+                [[schedule]]
+                id = "loading"
+                every = "12h"
+                first = 2026-10-01T08:00:00
+                end = 2026-10-10
+                [[schedule]]
+                id = "evening"
+                on = "*-*-* 20:00"
+                paused = true
+                """,
+            "medications/paracetamol.toml": """
+                name = "Paracetamol"
+                dose = "1 g"
+                [as_needed]
+                min_interval = "4h"
+                max = { doses = 4, per = "24h" }
+                reason = "fever"
+                """,
+        ])
+        let store = try HistoryStore(path: dir.path + "/state/history.sqlite")
+        var actions: [ReminderMachine.Action] = []
+        let me = Origin(uid: 1000, channel: .cli)
+        func answer(_ medication: String, _ schedule: String, _ due: Micros, _ state: DoseRecord.State, at: Micros? = nil,
+                    window: Micros = 2 * Civil.hour, site: String? = nil, reason: String? = nil) {
+            var record = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due))
+            record.state = state
+            record.answeredAt = state == .missed ? due + window : at ?? due + 5 * Civil.minute
+            record.closes = DoseID.isUnscheduled(schedule) ? nil : due + window
+            record.site = state == .taken ? site : nil
+            record.reason = reason
+            actions += [.save(record), .log(Change(answer: record, recorded: record.answeredAt!, origin: state == .missed ? .daemon : me))]
+        }
+        let sites = ["thigh left", "thigh right", "abdomen left"]
+        var injection = 0
+        for day in 0..<28 {
+            let midnight = at("2026-11-01T00:00:00Z") + Micros(day) * Civil.day
+            // Ondansetron: late on the 10th, skipped on the 15th, missed on the 20th.
+            let morning = midnight + 8 * Civil.hour
+            switch day {
+            case 9: answer("ondansetron", "morning", morning, .taken, at: morning + 3 * Civil.hour, window: 90 * Civil.minute)
+            case 14: answer("ondansetron", "morning", morning, .skipped, window: 90 * Civil.minute, reason: "vomiting")
+            case 19: answer("ondansetron", "morning", morning, .missed, window: 90 * Civil.minute)
+            default: answer("ondansetron", "morning", morning, .taken, window: 90 * Civil.minute)
+            }
+            // Interferon on Mon, Wed, Fri (2026-11-02 is a Monday): held on the 11th, missed on the 20th.
+            let weekday = (day + 6) % 7  // 0 = Monday
+            guard [0, 2, 4].contains(weekday) else { continue }
+            let evening = midnight + 20 * Civil.hour
+            switch day {
+            case 10: answer("interferon", "evening", evening, .held, reason: "low blood pressure")
+            case 19: answer("interferon", "evening", evening, .missed)
+            default:
+                answer("interferon", "evening", evening, .taken, site: sites[injection % 3])
+                injection += 1
+                // The fever after the injection, and a paracetamol for it.
+                try store.addNote(Note(at: evening + 4 * Civil.hour, text: "fever after the injection", symptom: "fever",
+                                       severity: 1 + (day % 4)))
+                answer("paracetamol", DoseID.asNeeded, evening + 4 * Civil.hour, .taken, at: evening + 4 * Civil.hour)
+            }
+        }
+        try store.addNote(Note(at: at("2026-11-16T10:00:00Z"), text: "very tired", symptom: "fatigue", severity: 4))
+        try store.addNote(Note(at: at("2026-11-09T20:10:00Z"), text: "injection went fine", dose: "interferon/evening@2026-11-09T20:00:00Z"))
+        try store.apply(actions, alive: at("2026-11-29T00:00:00Z"))
+        // A correction: the skip of the 15th was a hold.
+        let skipped = try #require(try store.record("ondansetron/morning@2026-11-15T08:00:00Z"))
+        var held = skipped
+        held.state = .held
+        held.reason = "care team: low potassium"
+        held.corrected = true
+        try store.apply([.save(held), .log(Change(dose: held.dose, state: .held, recorded: at("2026-11-16T09:00:00Z"), origin: me,
+                                                   reason: "care team: low potassium", isCorrection: true))])
+        try store.apply([.saveStock(medication: "interferon", .init(value: 20, configValue: 30, alerted: false))])
+        return (dir, ["--config", dir.path, "--state", dir.path + "/state", "--socket", dir.path + "/none.sock",
+                      "--since", "2026-11-01", "--until", "2026-11-29"])
+    }
+
+    @Test("export --format fhir: every resource validates (fhir.resources, R4B), every reference resolves, ids are stable, SPEC 11's mapping",
+          .enabled(if: toolsAvailable))
+    func fhir() throws {
+        let (dir, flags) = try Self.history()
+        defer { dir.remove() }
+        let export = try dosectl(["export", "--format", "fhir"] + flags)
+        #expect(export.status == 0, "\(export.stderr)")
+        let checked = try #require(try Self.check("fhir", export.stdout) as? [String: Any])
+        // 12 Mon/Wed/Fri evenings (10 taken, 1 held, 1 missed), 28 mornings, 10 paracetamol.
+        let types = try #require(checked["types"] as? [String: Int])
+        #expect(types["Patient"] == 1 && types["Medication"] == 3)
+        #expect(types["MedicationRequest"] == 5, "interferon, 3 ondansetron schedules, paracetamol as needed")
+        #expect(types["MedicationAdministration"] == 12 + 28 + 10, "\(types)")
+        #expect(types["Observation"] == 11, "10 fevers and the fatigue; a note without a symptom is no observation")
+        let again = try #require(try Self.check("fhir", try dosectl(["export", "--format", "fhir"] + flags).stdout) as? [String: Any])
+        #expect(again["ids"] as? [String] == checked["ids"] as? [String], "ids are stable across exports")
+
+        let bundle = try #require(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any])
+        #expect(bundle["resourceType"] as? String == "Bundle" && bundle["type"] as? String == "collection")
+        let resources = try #require(bundle["entry"] as? [[String: Any]]).compactMap { $0["resource"] as? [String: Any] }
+        func resource(_ type: String, _ id: String) -> [String: Any]? {
+            resources.first { $0["resourceType"] as? String == type && $0["id"] as? String == id }
+        }
+        let patient = try #require(resource("Patient", "patient"))
+        #expect((patient["name"] as? [[String: Any]])?.first?["text"] as? String == "Ann Example")
+        #expect((resource("Medication", "interferon")?["code"] as? [String: Any])?["text"] as? String == "Interferon alfa")
+        let request = try #require(resource("MedicationRequest", "interferon.evening"))
+        #expect(request["status"] as? String == "active" && request["intent"] as? String == "plan")
+        let dosage = try #require((request["dosageInstruction"] as? [[String: Any]])?.first)
+        #expect(dosage["text"] as? String == "3 million units, Mon, Wed and Fri at 20:00, from 2026-11-01, 30 minutes' notice, to be taken within 2 hours")
+        #expect((dosage["route"] as? [String: Any])?["text"] as? String == "subcutaneous")
+        let timing = try #require(dosage["timing"] as? [String: Any])
+        #expect((timing["code"] as? [String: Any])?["text"] as? String == "Mon,Wed,Fri 20:00")
+        #expect((timing["repeat"] as? [String: Any])?["dayOfWeek"] as? [String] == ["mon", "wed", "fri"])
+        #expect((timing["repeat"] as? [String: Any])?["timeOfDay"] as? [String] == ["20:00:00"])
+        #expect(resource("MedicationRequest", "ondansetron.evening")?["status"] as? String == "on-hold")
+        let loading = try #require(resource("MedicationRequest", "ondansetron.loading"))
+        #expect(loading["status"] as? String == "completed")
+        let every = try #require(((loading["dosageInstruction"] as? [[String: Any]])?.first?["timing"] as? [String: Any])?["repeat"] as? [String: Any])
+        #expect(every["frequency"] as? Int == 1 && every["period"] as? Int == 12 && every["periodUnit"] as? String == "h")
+        #expect((every["boundsPeriod"] as? [String: Any])?["start"] as? String == "2026-10-01T08:00:00Z")
+        let prn = try #require((resource("MedicationRequest", "paracetamol.as-needed")?["dosageInstruction"] as? [[String: Any]])?.first)
+        #expect(prn["asNeededBoolean"] as? Bool == true)
+        let maximum = try #require(prn["maxDosePerPeriod"] as? [String: Any])
+        #expect((maximum["numerator"] as? [String: Any])?["value"] as? Int == 4)
+        #expect((maximum["denominator"] as? [String: Any])?["value"] as? Int == 1 && (maximum["denominator"] as? [String: Any])?["unit"] as? String == "d")
+        // Administrations: taken (with its site, request and note), held with its reason, missed.
+        let taken = try #require(resource("MedicationAdministration", "interferon.evening.2026-11-09T200000Z"))
+        #expect(taken["status"] as? String == "completed" && taken["effectiveDateTime"] as? String == "2026-11-09T20:05:00Z")
+        #expect((taken["request"] as? [String: Any])?["reference"] as? String == "MedicationRequest/interferon.evening")
+        #expect((taken["medicationReference"] as? [String: Any])?["reference"] as? String == "Medication/interferon")
+        #expect((taken["subject"] as? [String: Any])?["reference"] as? String == "Patient/patient")
+        let given = try #require(taken["dosage"] as? [String: Any])
+        #expect((given["site"] as? [String: Any])?["text"] as? String != nil && given["text"] as? String == "3 million units")
+        #expect((taken["note"] as? [[String: Any]])?.first?["text"] as? String == "injection went fine")
+        let held = try #require(resource("MedicationAdministration", "interferon.evening.2026-11-11T200000Z"))
+        #expect(held["status"] as? String == "not-done")
+        #expect((held["statusReason"] as? [[String: Any]])?.first?["text"] as? String == "held: low blood pressure")
+        let corrected = try #require(resource("MedicationAdministration", "ondansetron.morning.2026-11-15T080000Z"))
+        #expect((corrected["statusReason"] as? [[String: Any]])?.first?["text"] as? String == "held: care team: low potassium")
+        let missed = try #require(resource("MedicationAdministration", "interferon.evening.2026-11-20T200000Z"))
+        #expect((missed["statusReason"] as? [[String: Any]])?.first?["text"] as? String == "missed"
+            && missed["effectiveDateTime"] as? String == "2026-11-20T20:00:00Z")
+        let fever = try #require(resources.first { $0["resourceType"] as? String == "Observation" && ($0["code"] as? [String: Any])?["text"] as? String == "fever" })
+        #expect(fever["status"] as? String == "final" && fever["valueInteger"] is Int && fever["effectiveDateTime"] is String)
     }
 }
