@@ -62,10 +62,11 @@ public enum Regimen {
         return seconds % 60 == 0 ? text : text + ":" + two(seconds % 60)
     }
 
-    /// "1 hour 30 minutes", "2 days", "1 week".
+    /// "1 hour 30 minutes", "24 hours", "3 days", "1 week": whole hours up to two days stay hours.
     public static func span(_ micros: Micros) -> String {
         var rest = micros / Civil.second
         guard rest > 0 else { return "no time" }
+        if rest <= 2 * 86_400, rest % 3600 == 0 { return "\(rest / 3600) hour\(rest == 3600 ? "" : "s")" }
         var parts: [String] = []
         for (unit, size) in [("week", 604_800), ("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)] as [(String, Micros)]
         where rest >= size {

@@ -66,10 +66,14 @@ public struct ConfigEditor {
         try validate(replacing: path, with: text, systemZone: systemZone)
         if !dryRun {
             if let text {
-                try Self.writeAtomically(text, to: path)
+                do {
+                    try AtomicFile.write(text, to: path)
+                } catch let failure as AtomicFile.Failure {
+                    throw EditError(description: failure.description)
+                }
             } else if old != nil {
                 guard unlink(path) == 0 else { throw EditError(description: "cannot remove \(path): \(String(cString: strerror(errno)))") }
-                Self.syncDirectory(directory + "/medications")
+                AtomicFile.syncDirectory(directory + "/medications")
             }
         }
         return Outcome(text: text, path: path)
@@ -109,46 +113,5 @@ public struct ConfigEditor {
             }
         }
         return fd
-    }
-
-    /// Temp file in the same directory, fsync, rename over, fsync the directory; keeps the mode.
-    static func writeAtomically(_ text: String, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var mode: mode_t = 0o644
-        var info = stat()
-        if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
-        let temporary = directory + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw EditError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        var failed = false
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { failed = true; break }
-            offset += n
-        }
-        fchmod(fd, mode)
-        if failed || fsync(fd) != 0 {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw EditError(description: "cannot write \(path): \(reason)")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw EditError(description: "cannot replace \(path): \(String(cString: strerror(errno)))")
-        }
-        syncDirectory(directory)
-    }
-
-    private static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
     }
 }

@@ -16,7 +16,7 @@ struct Dosectl: ParsableCommand {
             3 the daemon is needed but not reachable.
             """,
         version: dosedVersion,
-        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Hold.self, Snooze.self, Amend.self, Undo.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
+        subcommands: [Check.self, List.self, Next.self, Status.self, Watch.self, Take.self, Skip.self, Hold.self, Snooze.self, Amend.self, Undo.self, Report.self, Stock.self, History.self, Adherence.self, NoteCommand.self, Export.self, Med.self, ScheduleCommand.self, Pause.self, Resume.self]
     )
 
     /// Runs the command; usage errors exit 2 and failures 1, as SPEC 8 fixes.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DoseCore
+import DoseFiles
 import DoseProtocol
 import DoseStore
 import Foundation
@@ -232,6 +233,56 @@ extension Dosectl {
                     medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
                                               lastTaken: { takes[$0 + "/" + $1] }),
                     history: rows.map { Reports.Entry(row: $0, reports: reports, trail: trail) })))
+            }
+        }
+    }
+}
+
+extension Dosectl {
+    /// `dosectl report`: the care-team report (SPEC 11).
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The care-team report: one self-contained HTML file with rates, charts, tables and notes (default: the last 90 days).",
+            discussion: "Open it in any browser and print it (A4, each medication on its own page). It is health data: --output writes it with mode 0600.")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "From this time or duration ago (default 90d).") var since: String?
+        @Option(help: "Until this time (default now).") var until: String?
+        @Option(help: "Only this medication.") var medication: String?
+        @Option(help: "Write the report to FILE (atomically, mode 0600) instead of stdout.") var output: String?
+
+        func run() throws {
+            let reports = try Reports(global: global)
+            let config = reports.config
+            let (start, end) = try Reports.period(since: since ?? "90d", until: until, defaultSince: nil,
+                                                  zone: config.zone, now: reports.now, command: "report")
+            try reports.check(medication: medication, command: "report")
+            let rows = try reports.history(since: start, until: end, medication: medication)
+            let tallies = try reports.adherence(since: start, until: end, medication: medication)
+            let stored = try reports.store.stock()
+            let takes = try reports.lastTakes()
+            var stock: [String: (onHand: Int, runsOut: Micros?)] = [:]
+            var ids: [String] = []
+            for m in config.medications where medication == nil || m.id == medication {
+                ids.append(m.id)
+                guard let onHand = ReminderMachine.Stock.onHand(stored: stored[m.id], configured: m.stock) else { continue }
+                stock[m.id] = (onHand, config.runsOut(m.id, stock: onHand, after: reports.now, lastTaken: { takes[$0 + "/" + $1] }))
+            }
+            // Medications no longer configured whose doses are in the period.
+            for row in rows {
+                if case .dose(let record) = row, !ids.contains(record.dose.medication) { ids.append(record.dose.medication) }
+            }
+            let page = CareReport(config: config, since: start, until: end, now: reports.now, rows: rows, tallies: tallies,
+                                  trail: try reports.trail(since: start, until: end, medication: medication), stock: stock,
+                                  medications: ids).html()
+            guard let output else {
+                FileHandle.standardOutput.write(Data(page.utf8))
+                return
+            }
+            do {
+                try AtomicFile.write(page, to: output, mode: 0o600)
+            } catch {
+                throw Failure(message: "dosectl report: \(error)")
             }
         }
     }

@@ -181,15 +181,15 @@ struct CareTeamTests {
         try store.apply([.save(held), .log(Change(dose: held.dose, state: .held, recorded: at("2026-11-16T09:00:00Z"), origin: me,
                                                    reason: "care team: low potassium", isCorrection: true))])
         try store.apply([.saveStock(medication: "interferon", .init(value: 20, configValue: 30, alerted: false))])
-        return (dir, ["--config", dir.path, "--state", dir.path + "/state", "--socket", dir.path + "/none.sock",
-                      "--since", "2026-11-01", "--until", "2026-11-29"])
+        return (dir, ["--config", dir.path, "--state", dir.path + "/state", "--socket", dir.path + "/none.sock"])
     }
 
     @Test("export --format fhir: every resource validates (fhir.resources, R4B), every reference resolves, ids are stable, SPEC 11's mapping",
           .enabled(if: toolsAvailable))
     func fhir() throws {
-        let (dir, flags) = try Self.history()
+        let (dir, paths) = try Self.history()
         defer { dir.remove() }
+        let flags = paths + ["--since", "2026-11-01", "--until", "2026-11-29"]
         let export = try dosectl(["export", "--format", "fhir"] + flags)
         #expect(export.status == 0, "\(export.stderr)")
         let checked = try #require(try Self.check("fhir", export.stdout) as? [String: Any])
@@ -250,5 +250,70 @@ struct CareTeamTests {
             && missed["effectiveDateTime"] as? String == "2026-11-20T20:00:00Z")
         let fever = try #require(resources.first { $0["resourceType"] as? String == "Observation" && ($0["code"] as? [String: Any])?["text"] as? String == "fever" })
         #expect(fever["status"] as? String == "final" && fever["valueInteger"] is Int && fever["effectiveDateTime"] is String)
+    }
+
+    @Test("report: one self-contained HTML5 file (html5lib: no error, no external URL), rates equal to adherence --json, rendered by a real headless browser: the PDF has a page per medication, the missed dose's date, the rates; the screenshot is not blank",
+          .enabled(if: toolsAvailable))
+    func report() throws {
+        let (dir, paths) = try Self.history()
+        defer { dir.remove() }
+        // The period of adherence --json: from a day to now.
+        let flags = paths + ["--since", "2026-11-01"]
+        let file = dir.url.appendingPathComponent("out/report.html")
+        let made = try dosectl(["report", "--output", file.path] + flags)
+        #expect(made.status == 0 && made.stdout.isEmpty, "\(made.stderr)")
+        var info = stat()
+        #expect(stat(file.path, &info) == 0 && info.st_mode & 0o777 == 0o600, "health data: mode 0600")
+        let html = try String(contentsOf: file, encoding: .utf8)
+        #expect(html.utf8.count < 1_000_000)
+        let checked = try #require(try Self.check("html", html) as? [String: Any])
+        #expect(checked["errors"] as? [String] == [], "\(checked["errors"] ?? "")")
+        #expect(checked["external"] as? [String] == [], "nothing is fetched: \(checked["external"] ?? "")")
+        #expect(checked["svgs"] as? Int ?? 0 >= 3 + 2, "a dose chart per medication and a chart per symptom")
+        #expect(!html.contains("<script"))
+
+        // The rates are adherence --json's, medication by medication.
+        let adherence = try #require(try JSONSerialization.jsonObject(with: Data(try dosectl(["adherence", "--json"] + flags).stdout.utf8)) as? [String: Any])
+        var printedRates: [String] = []
+        for entry in try #require(adherence["medications"] as? [[String: Any]]) {
+            let id = try #require(entry["medication"] as? String)
+            let name = ["interferon": "Interferon alfa", "ondansetron": "Ondansetron", "paracetamol": "Paracetamol"][id]!
+            let row = try #require(html.range(of: "<tr><th>\(name)</th>").map { html[$0.upperBound...].prefix { $0 != "\n" } })
+            for key in ["counted", "taken", "on_time", "late", "skipped", "missed", "held"] {
+                #expect(row.contains("data-key=\"\(key)\">\(entry[key] as? Int ?? -1)<"), "\(id) \(key): \(row)")
+            }
+            if let rate = entry["adherence"] as? Double {
+                printedRates.append(String(format: "%.1f%%", rate * 100))
+                #expect(row.contains("data-key=\"adherence\">\(printedRates.last!)<"), "\(id): \(row)")
+            }
+        }
+
+        // A real browser: a PDF (A4) and a screenshot.
+        let pdf = dir.url.appendingPathComponent("out/report.pdf")
+        let png = dir.url.appendingPathComponent("out/report.png")
+        let profile = dir.url.appendingPathComponent("chromium").path
+        for target in ["--print-to-pdf=\(pdf.path)", "--screenshot=\(png.path)"] {
+            let run = try execute("/usr/bin/timeout", ["120", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                                      "--no-pdf-header-footer", "--user-data-dir=\(profile)", "--window-size=1100,1400",
+                                                      target, file.absoluteString], environment: ["HOME": dir.path])
+            #expect(run.status == 0, "chromium: \(run.stderr.suffix(500))")
+        }
+        let text = try execute("/usr/bin/pdftotext", ["-layout", pdf.path, "-"]).stdout
+        let pages = text.components(separatedBy: "\u{0C}").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        func page(of heading: String) -> Int? { pages.firstIndex { $0.contains(heading) } }
+        let headings = ["Medication: Interferon alfa", "Medication: Ondansetron", "Medication: Paracetamol"].map(page(of:))
+        #expect(headings.allSatisfy { $0 != nil && $0 != 0 }, "each medication after the summary page: \(headings)")
+        #expect(Set(headings.compactMap { $0 }).count == 3, "each medication on its own page: \(headings)")
+        #expect(pages.count >= 5, "summary, three medications, the diary and tables: \(pages.count) pages")
+        #expect(text.contains("Ann Example") && text.contains("Symptom diary"))
+        let missedRow = text.components(separatedBy: "\n").first { $0.contains("Fri 2026-11-20") && $0.contains("Interferon") }
+        #expect(missedRow?.contains("missed") == true, "the missed injection's date, in the table of exceptions")
+        #expect(!printedRates.isEmpty && printedRates.allSatisfy(text.contains), "the rates as printed: \(printedRates)")
+        if let keep = ProcessInfo.processInfo.environment["DOSED_KEEP_REPORT"] {
+            try? FileManager.default.copyItem(atPath: png.path, toPath: keep + ".png")
+            try? FileManager.default.copyItem(atPath: pdf.path, toPath: keep + ".pdf")
+        }
+        let colours = try execute("/usr/bin/convert", [png.path, "-format", "%k", "info:"])
+        #expect((Int(colours.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 20, "the screenshot is not blank: \(colours.stdout)")
     }
 }
