@@ -14,7 +14,9 @@ public struct DoseRecord: Sendable, Equatable {
         case held
     }
 
-    public var dose: DueDose
+    public let dose: DueDose
+    /// `dose.id`, made once: records are looked up and listed by it thousands of times.
+    public let id: String
     public var state: State = .pending
     /// When it was taken or skipped (or found missed).
     public var answeredAt: Micros?
@@ -38,9 +40,8 @@ public struct DoseRecord: Sendable, Equatable {
 
     public init(dose: DueDose) {
         self.dose = dose
+        id = dose.id
     }
-
-    public var id: String { dose.id }
     public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
     /// A take outside every schedule: unscheduled (`<medication>/extra@<time>`) or as needed
     /// (`<medication>/as-needed@<time>`). Never reminded, never counted in adherence.

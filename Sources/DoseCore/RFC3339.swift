@@ -5,14 +5,30 @@
 public enum RFC3339 {
     /// `2026-11-30T20:00:00Z`; a fraction (trailing zeros trimmed) only when there is one.
     public static func utc(_ instant: Micros) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
         let wall = WallTime(local: instant)
-        return civil(wall) + "T" + clock(wall) + "Z"
+        appendCivil(wall, to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        appendClock(wall, to: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `2026-11-30T21:00:00+01:00`: the wall time at `offset` seconds east of UTC.
     public static func local(_ instant: Micros, offset: Int) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
         let wall = WallTime(local: instant + Micros(offset) * Civil.second)
-        return civil(wall) + "T" + clock(wall) + self.offset(offset)
+        appendCivil(wall, to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        appendClock(wall, to: &bytes)
+        let minutes = abs(offset) / 60
+        bytes.append(UInt8(ascii: offset < 0 ? "-" : "+"))
+        appendDigits(minutes / 60, 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(minutes % 60, 2, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `+01:00`, `-05:00`, `+00:00`: seconds east of UTC as hours and minutes.
@@ -23,7 +39,9 @@ public enum RFC3339 {
 
     /// `2026-11-30`.
     public static func civil(_ wall: WallTime) -> String {
-        pad(wall.year, 4) + "-" + pad(wall.month, 2) + "-" + pad(wall.day, 2)
+        var bytes: [UInt8] = []
+        appendCivil(wall, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `20:14` (`20:14:30` with seconds; fractions dropped), in `zone`: how people read a time.
@@ -35,14 +53,47 @@ public enum RFC3339 {
 
     /// `20:00:00` or `20:00:00.5`.
     public static func clock(_ wall: WallTime) -> String {
-        var text = pad(wall.hour, 2) + ":" + pad(wall.minute, 2) + ":" + pad(wall.microsecond / 1_000_000, 2)
+        var bytes: [UInt8] = []
+        appendClock(wall, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // Digits straight into bytes: thousands of ids are formatted per listing.
+
+    static func appendCivil(_ wall: WallTime, to bytes: inout [UInt8]) {
+        appendDigits(wall.year, 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(wall.month, 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(wall.day, 2, to: &bytes)
+    }
+
+    static func appendClock(_ wall: WallTime, to bytes: inout [UInt8]) {
+        appendDigits(wall.hour, 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(wall.minute, 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(wall.microsecond / 1_000_000, 2, to: &bytes)
         var fraction = wall.microsecond % 1_000_000
         if fraction > 0 {
             var digits = 6
             while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-            text += "." + pad(fraction, digits)
+            bytes.append(UInt8(ascii: "."))
+            appendDigits(fraction, digits, to: &bytes)
         }
-        return text
+    }
+
+    /// `value` (≥ 0) in at least `width` digits, zero-padded.
+    static func appendDigits(_ value: Int, _ width: Int, to bytes: inout [UInt8]) {
+        var count = 1
+        var power = 10
+        while power <= value { count += 1; power *= 10 }
+        for _ in count..<Swift.max(count, width) { bytes.append(UInt8(ascii: "0")) }
+        var divisor = power / 10
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)` (a space or `t` may stand for `T`, `z` for `Z`).

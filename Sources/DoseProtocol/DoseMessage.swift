@@ -31,8 +31,8 @@ public struct DoseMessage: Codable, Sendable, Equatable {
     public var changes: [ChangeMessage]?
 
     /// The message for a dose of `medication`, due at `dose.due`, in `state`.
-    public init(_ dose: DueDose, medication: Medication, zone: ZoneRules, site: String?, state: State) {
-        id = dose.id
+    public init(_ dose: DueDose, medication: Medication, zone: ZoneRules, site: String?, state: State, id: String? = nil) {
+        self.id = id ?? dose.id
         self.medication = dose.medication
         medication_name = medication.name
         schedule = dose.schedule
@@ -90,7 +90,7 @@ extension DoseMessage {
         case .missed: state = .missed
         case .held: state = .held
         }
-        self.init(record.dose, medication: medication, zone: zone, site: record.site, state: state)
+        self.init(record.dose, medication: medication, zone: zone, site: record.site, state: state, id: record.id)
         if record.isAnswered || record.state == .missed, let at = record.answeredAt {
             answered_at = RFC3339.utc(at)
         }

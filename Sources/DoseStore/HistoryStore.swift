@@ -329,7 +329,7 @@ public final class HistoryStore: Sendable {
     public func lastAnswer(uid: UInt32, since: Micros) throws -> (answer: Change, isLatest: Bool)? {
         try writer.read { db in
             guard let row = try AnswerRow.fetchOne(db, sql: """
-                SELECT * FROM answer INDEXED BY answer_uid WHERE uid = ? AND recorded >= ? AND correction = 0
+                SELECT \(AnswerRow.columns.joined(separator: ", ")) FROM answer INDEXED BY answer_uid WHERE uid = ? AND recorded >= ? AND correction = 0
                 AND channel != 'daemon' ORDER BY recorded DESC, id DESC LIMIT 1
                 """, arguments: [Int64(uid), since]) else { return nil }
             let latest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM answer WHERE dose = ?", arguments: [row.dose])
@@ -566,6 +566,19 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
     var reason: String?
     var corrected: Bool
 
+    /// The columns read, in the order ``init(row:)`` reads them by position: decoding by name
+    /// (Codable) costs more than the query itself in a long listing.
+    static let columns = ["id", "medication", "schedule", "due", "state", "answeredAt", "site", "note", "preReminders",
+                          "reminders", "lastReminder", "escalated", "snoozedUntil", "late", "closes", "reason", "corrected"]
+    static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
+
+    init(row: Row) {
+        assert(Array(row.columnNames) == Self.columns, "DoseRow is read by position")
+        id = row[0]; medication = row[1]; schedule = row[2]; due = row[3]; state = row[4]; answeredAt = row[5]
+        site = row[6]; note = row[7]; preReminders = row[8]; reminders = row[9]; lastReminder = row[10]
+        escalated = row[11]; snoozedUntil = row[12]; late = row[13]; closes = row[14]; reason = row[15]; corrected = row[16]
+    }
+
     init(_ r: DoseRecord) {
         id = r.id
         medication = r.dose.medication
@@ -628,6 +641,17 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord {
     var channel: String?
     var reason: String?
     var correction: Bool
+
+    /// The columns read, in the order ``init(row:)`` reads them by position.
+    static let columns = ["id", "dose", "medication", "schedule", "due", "state", "at", "site", "recorded", "uid", "channel",
+                          "reason", "correction"]
+    static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
+
+    init(row: Row) {
+        assert(Array(row.columnNames) == Self.columns, "AnswerRow is read by position")
+        id = row[0]; dose = row[1]; medication = row[2]; schedule = row[3]; due = row[4]; state = row[5]; at = row[6]
+        site = row[7]; recorded = row[8]; uid = row[9]; channel = row[10]; reason = row[11]; correction = row[12]
+    }
 
     init(_ change: Change, uid daemonUID: UInt32) {
         dose = change.dose.id

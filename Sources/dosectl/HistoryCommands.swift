@@ -30,7 +30,7 @@ extension Dosectl {
             try reports.check(medication: medication, command: "history")
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
-                output(try reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
+                output(reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {
@@ -221,18 +221,13 @@ extension Dosectl {
                 }
                 output(try dosectl.json(FHIR.Export(config: reports.config, records: records, notes: notes, now: reports.now).bundle))
             case .json:
-                struct Export: Encodable {
-                    let exported: String
-                    let medications: [List.Entry]
-                    let history: [Reports.Entry]
-                }
                 let takes = try reports.lastTakes()  // read once, not once per schedule
-                let trail = try reports.trail(since: start, until: end, medication: nil)
-                output(try dosectl.json(Export(
-                    exported: RFC3339.utc(reports.now),
-                    medications: List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
-                                              lastTaken: { takes[$0 + "/" + $1] }),
-                    history: rows.map { Reports.Entry(row: $0, reports: reports, trail: trail) })))
+                var export = JSONObjectText()
+                export.add("exported", RFC3339.utc(reports.now))
+                export.add("medications", raw: try dosectl.json(List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
+                                                                             lastTaken: { takes[$0 + "/" + $1] })))
+                export.add("history", raw: reports.json(rows, trail: try reports.trail(since: start, until: end, medication: nil)))
+                output(export.text)
             }
         }
     }

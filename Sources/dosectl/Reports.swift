@@ -54,7 +54,11 @@ struct Reports {
             let ids = Set(byID.keys)
             rows += try store.notes(since: since, until: until).filter { $0.dose.map(ids.contains) ?? false }.map(Row.note)
         }
-        return rows.sorted { $0.time != $1.time ? $0.time < $1.time : $0.sortKey < $1.sortKey }
+        // Indices are sorted, not rows: moving thousands of records costs more than comparing them.
+        let times = rows.map(\.time)
+        let keys = rows.map(\.sortKey)
+        let order = rows.indices.sorted { times[$0] != times[$1] ? times[$0] < times[$1] : keys[$0] < keys[$1] }
+        return order.map { rows[$0] }
     }
 
     /// The audit trail of the doses of a period (those ``history(since:until:medication:)``
@@ -86,37 +90,30 @@ struct Reports {
         return tallies
     }
 
-    /// A history row as SPEC 8 prints it: a Dose with `"kind": "dose"`, or a note.
-    struct Entry: Encodable {
-        let row: Row
-        let reports: Reports
-        /// The audit trail of every dose (SPEC 10's `changes`).
-        let trail: [String: [Change]]
-
-        enum Keys: String, CodingKey { case kind, at, text, dose, symptom, severity }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Keys.self)
+    /// The rows as SPEC 8's JSON array: each a Dose with `"kind": "dose"` and its audit trail
+    /// (SPEC 10's `changes`), or a note; written into one string (a 30-day history is thousands).
+    func json(_ rows: [Row], trail: [String: [Change]]) -> String {
+        var text = "["
+        text.reserveCapacity(rows.count * 600)
+        for (index, row) in rows.enumerated() {
+            if index > 0 { text += "," }
             switch row {
             case .dose(let record):
-                var message = DoseMessage(record, config: reports.config, now: reports.now)
+                var message = DoseMessage(record, config: config, now: now)
                 message.changes = (trail[record.id] ?? []).map(ChangeMessage.init)
-                try message.encode(to: encoder)
-                try c.encode("dose", forKey: .kind)
+                message.appendJSON(kind: "dose", to: &text)
             case .note(let note):
-                try c.encode("note", forKey: .kind)
-                try c.encode(RFC3339.utc(note.at), forKey: .at)
-                try c.encode(note.text, forKey: .text)
-                try c.encodeIfPresent(note.dose, forKey: .dose)
-                try c.encodeIfPresent(note.symptom, forKey: .symptom)
-                try c.encodeIfPresent(note.severity, forKey: .severity)
+                var o = JSONObjectText()
+                o.add("kind", "note")
+                o.add("at", RFC3339.utc(note.at))
+                o.add("text", note.text)
+                o.addIfPresent("dose", note.dose)
+                o.addIfPresent("symptom", note.symptom)
+                o.addIfPresent("severity", integer: note.severity.map(Int64.init))
+                text += o.text
             }
         }
-    }
-
-    /// The rows as SPEC 8's JSON array.
-    func json(_ rows: [Row], trail: [String: [Change]]) throws -> String {
-        try dosectl.json(rows.map { Entry(row: $0, reports: self, trail: trail) })
+        return text + "]"
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",

@@ -144,8 +144,7 @@ struct DesktopNoticeTests {
         guard case .show(let notice)? = DesktopNotice.change(for: event, config: config) else { Issue.record("no notice"); return }
         #expect(notice.body.hasPrefix("20 million units, intravenous\n"))
         // An unscheduled take has the medication's own.
-        var extra = record
-        extra.dose = DueDose(medication: "interferon", schedule: DoseID.extra, due: Self.at("2026-11-30T20:00:00Z"))
+        let extra = DoseRecord(dose: DueDose(medication: "interferon", schedule: DoseID.extra, due: Self.at("2026-11-30T20:00:00Z")))
         let extraFields = Dictionary(EventFields.fields(Event(kind: .taken, dose: extra), config: config), uniquingKeysWith: { $1 })
         #expect(extraFields["DOSED_DOSE"] == "3 million units" && extraFields["DOSED_ROUTE"] == "subcutaneous")
     }
