@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "DoseDaemon",
             dependencies: [
-                "DoseCore", "DoseFiles", "DoseStore", "DoseProtocol", "DoseSystemd",
+                "CSystemd", "DoseCore", "DoseFiles", "DoseStore", "DoseProtocol", "DoseSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

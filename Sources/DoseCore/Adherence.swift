@@ -101,7 +101,7 @@ extension Configuration {
     /// Doses before a schedule's counting start are left out.
     public func dueRecords(
         since: Micros, until: Micros, now: Micros, medication: String? = nil,
-        stored: [String: DoseRecord], firstSeen: [String: Micros], lastTaken: [String: Micros] = [:]
+        stored: [DueDose: DoseRecord], firstSeen: [String: Micros], lastTaken: [String: Micros] = [:]
     ) -> [DoseRecord] {
         var result: [DoseRecord] = []
         for med in medications where medication == nil || med.id == medication {
@@ -113,7 +113,7 @@ extension Configuration {
                                      lastTaken: lastTaken[med.id + "/" + schedule.id])
                 while let due = times.next(), due < until {
                     let dose = DueDose(medication: med.id, schedule: schedule.id, due: due)
-                    if var record = stored[dose.id] {
+                    if var record = stored[dose] {
                         if record.closes == nil { record.closes = due + schedule.window }
                         result.append(record)
                     } else {

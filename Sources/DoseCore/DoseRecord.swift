@@ -42,6 +42,12 @@ public struct DoseRecord: Sendable, Equatable {
         self.dose = dose
         id = dose.id
     }
+
+    /// A record whose id is known already (`id` must be `dose.id`, as the history stores it).
+    public init(dose: DueDose, id: String) {
+        self.dose = dose
+        self.id = id
+    }
     public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
     /// A take outside every schedule: unscheduled (`<medication>/extra@<time>`) or as needed
     /// (`<medication>/as-needed@<time>`). Never reminded, never counted in adherence.

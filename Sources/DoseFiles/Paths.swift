@@ -45,6 +45,9 @@ public struct Paths: Sendable {
             ?? (flags.system ? "/var/lib/dosed" : (env("XDG_STATE_HOME") ?? home + "/.local/state") + "/dosed")
     }
 
+    /// The history database in the state dir (SPEC 2).
+    public var history: String { state + "/history.sqlite" }
+
     /// `--socket`, `DOSED_SOCKET`, `RUNTIME_DIRECTORY/dosed.sock`, `$XDG_RUNTIME_DIR/dosed/dosed.sock`,
     /// `/run/user/<uid>/dosed/dosed.sock` when that dir exists, or `/run/dosed/dosed.sock`.
     public func socket(userID: UInt32 = getuid(), directoryExists: (String) -> Bool = Paths.isDirectory) throws(NoSocketError) -> String {

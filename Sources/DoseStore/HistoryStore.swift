@@ -600,7 +600,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
     }
 
     var record: DoseRecord {
-        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due))
+        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due), id: id)
         r.state = DoseRecord.State(rawValue: state) ?? .pending
         r.answeredAt = answeredAt
         r.site = site

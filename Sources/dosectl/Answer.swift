@@ -46,7 +46,7 @@ struct Answering {
     /// Opens the history for writing without the daemon, noting the schedules dosectl has seen.
     func openStore() throws -> HistoryStore {
         do {
-            let store = try HistoryStore(path: global.paths.state + "/" + HistoryStore.fileName,
+            let store = try HistoryStore(path: global.paths.history,
                                          directoryMode: global.system ? 0o750 : 0o700)
             try store.noteSchedulesSeen(config.medications.flatMap { m in m.schedules.map { (m.id, $0.id) } }, at: currentInstant())
             return store

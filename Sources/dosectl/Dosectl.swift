@@ -109,7 +109,7 @@ struct GlobalOptions: ParsableArguments {
 extension GlobalOptions {
     /// The history, read-only use, or nil when there is none yet (reports then show nothing).
     func existingHistory() throws -> HistoryStore? {
-        let path = paths.state + "/" + HistoryStore.fileName
+        let path = paths.history
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             return try HistoryStore(path: path)

@@ -42,16 +42,17 @@ struct Reports {
     func history(since: Micros, until: Micros, medication: String?) throws -> [Row] {
         let stored = try store.records(since: since, until: until, medication: medication,
                                        answeredAhead: config.longestWindow)
-        var byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        // Keyed by the dose itself: no id is formatted to match the config's doses to the stored.
+        var byDose = Dictionary(stored.map { ($0.dose, $0) }, uniquingKeysWith: { $1 })
         let scheduled = config.dueRecords(
-            since: since, until: until, now: now, medication: medication, stored: byID,
+            since: since, until: until, now: now, medication: medication, stored: byDose,
             firstSeen: try store.firstSeen(), lastTaken: try lastTakes())
-        for record in scheduled { byID[record.id] = record }
-        var rows = byID.values.map(Row.dose)
+        for record in scheduled { byDose[record.dose] = record }
+        var rows = byDose.values.map(Row.dose)
         if medication == nil {
             rows += try store.notes(since: since, until: until).map(Row.note)
         } else {
-            let ids = Set(byID.keys)
+            let ids = Set(byDose.values.map(\.id))
             rows += try store.notes(since: since, until: until).filter { $0.dose.map(ids.contains) ?? false }.map(Row.note)
         }
         // Indices are sorted, not rows: moving thousands of records costs more than comparing them.

@@ -22,13 +22,15 @@ struct CorrectionEndToEndTests {
     @Test("amend and undo with the daemon: the stock moves, amended is told and journaled, a reopened dose is reminded again, the trail keeps every answer")
     func withDaemon() throws {
         let harness = try DaemonHarness(medications: [
-            "interferon": DaemonTests.medication(first: 3, window: "2m", before: "[]", repeatEvery: "1h", escalate: "1h"),
+            // Due a few seconds after the files are written, so after the daemon's start even on a
+            // busy machine (a very first start catches nothing up).
+            "interferon": DaemonTests.medication(first: 4, window: "2m", before: "[]", repeatEvery: "1h", escalate: "1h"),
             "short": """
                 name = "Short window"
                 [[schedule]]
                 id = "s"
                 every = "1h"
-                first = \(DaemonHarness.local(1))
+                first = \(DaemonHarness.local(4))
                 window = "2s"
                 timezone = "UTC"
                 """,
@@ -74,7 +76,12 @@ struct CorrectionEndToEndTests {
         #expect(twice.status == 1 && twice.stderr.contains("nothing to undo"), "\(twice.stderr)")
 
         // An unscheduled take (the short medication's only dose is over) is withdrawn by undo.
-        Thread.sleep(forTimeInterval: 2.5)
+        var shortMissed = false
+        for _ in 0..<100 where !shortMissed {
+            shortMissed = try Self.history(harness).contains { $0["schedule"] as? String == "s" && $0["state"] as? String == "missed" }
+            if !shortMissed { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(shortMissed)
         let extra = try harness.client().call("take", ["medication": "short"])
         let extraID = try #require((extra["result"] as? [String: Any])?["id"] as? String, "\(extra)")
         #expect(extraID.hasPrefix("short/extra@"))

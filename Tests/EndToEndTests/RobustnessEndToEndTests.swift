@@ -329,10 +329,12 @@ extension RobustnessEndToEndTests {
         let pgidFile = FileManager.default.temporaryDirectory.appendingPathComponent("hook-pgid-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: pgidFile) }
         let hooks = "[hooks]\non_due = 'ps -o pgid= $$ > \(pgidFile.path); sleep 60 & sleep 60'\n"
-        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 1, window: "1h", before: "[]")], main: hooks)
+        // Due 3 s after the files are written: after the daemon's start even on a busy machine
+        // (a dose due before a very first start is not caught up, so it would run no hook).
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3, window: "1h", before: "[]")], main: hooks)
         defer { harness.remove() }
         try harness.start()
-        for _ in 0..<50 where !FileManager.default.fileExists(atPath: pgidFile.path) { Thread.sleep(forTimeInterval: 0.1) }
+        for _ in 0..<150 where !FileManager.default.fileExists(atPath: pgidFile.path) { Thread.sleep(forTimeInterval: 0.1) }
         Thread.sleep(forTimeInterval: 0.2)
         let pgid = try #require(Int32((try? String(contentsOf: pgidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         #expect(kill(-pgid, 0) == 0)
