@@ -94,15 +94,15 @@ struct Reports {
     /// The rows as SPEC 8's JSON array: each a Dose with `"kind": "dose"` and its audit trail
     /// (SPEC 10's `changes`), or a note; written into one string (a 30-day history is thousands).
     func json(_ rows: [Row], trail: [String: [Change]]) -> String {
-        var text = "["
-        text.reserveCapacity(rows.count * 600)
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(rows.count * 700)
         for (index, row) in rows.enumerated() {
-            if index > 0 { text += "," }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             switch row {
             case .dose(let record):
                 var message = DoseMessage(record, config: config, now: now)
                 message.changes = (trail[record.id] ?? []).map(ChangeMessage.init)
-                message.appendJSON(kind: "dose", to: &text)
+                message.appendJSON(kind: "dose", to: &bytes)
             case .note(let note):
                 var o = JSONObjectText()
                 o.add("kind", "note")
@@ -111,10 +111,11 @@ struct Reports {
                 o.addIfPresent("dose", note.dose)
                 o.addIfPresent("symptom", note.symptom)
                 o.addIfPresent("severity", integer: note.severity.map(Int64.init))
-                text += o.text
+                bytes.append(contentsOf: o.text.utf8)
             }
         }
-        return text + "]"
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",
