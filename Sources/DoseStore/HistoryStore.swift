@@ -521,6 +521,15 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// The earliest due time of a dose or time of a note: where "the whole history" begins (two
+    /// index look-ups, not a read of every row).
+    public func earliest() throws -> Micros? {
+        try writer.read { db in
+            [try Micros.fetchOne(db, sql: "SELECT MIN(due) FROM dose"), try Micros.fetchOne(db, sql: "SELECT MIN(at) FROM note")]
+                .compactMap { $0 }.min()
+        }
+    }
+
     /// When the daemon was last alive.
     public func lastAlive() throws -> Micros? {
         try writer.read { db in try MetaRow.fetchOne(db, key: MetaRow.lastAlive)?.value }

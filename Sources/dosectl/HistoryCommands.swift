@@ -201,9 +201,8 @@ extension Dosectl {
 
         func run() throws {
             let reports = try Reports(global: global)
-            let earliest = try reports.store.records().first?.dose.due
             let firstSeen = try reports.store.firstSeen().values.min()
-            let beginning = [earliest, firstSeen, try reports.store.notes().first?.at].compactMap { $0 }.min() ?? reports.now
+            let beginning = [try reports.store.earliest(), firstSeen].compactMap { $0 }.min() ?? reports.now
             let (start, end) = try Reports.period(since: since, until: until, defaultSince: beginning,
                                                   zone: reports.config.zone, now: reports.now, command: "export")
             let rows = try reports.history(since: start, until: end, medication: nil)

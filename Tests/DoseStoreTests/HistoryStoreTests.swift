@@ -105,6 +105,17 @@ struct HistoryStoreTests {
             == ["m": Tally(counted: 6, onTime: 3, late: 1, skipped: 1, missed: 1, held: 0)])
     }
 
+    @Test("the whole history begins at the earliest dose or note")
+    func earliest() throws {
+        let store = try HistoryStore()
+        #expect(try store.earliest() == nil)
+        try store.save(Self.record("a", 500, .taken, answered: 600))
+        try store.save(Self.record("a", 300, .missed))
+        #expect(try store.earliest() == 300)
+        try store.addNote(Note(at: 100, text: "before any dose"))
+        #expect(try store.earliest() == 100)
+    }
+
     @Test("notes in time order, by period")
     func notes() throws {
         let store = try HistoryStore()
