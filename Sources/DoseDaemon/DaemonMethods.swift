@@ -252,11 +252,10 @@ extension Daemon: SocketDelegate {
                     } catch {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not read the history: \(error)"))
                     }
-                    let withdrawn = last.map { DoseID.isUnscheduled($0.answer.dose.schedule) } ?? false
                     return commit(correcting: true) { machine in
                         let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? try? self.store.record($0.answer.dose.id) : nil }
                         return machine.undo(last, stored: stored, now: now, by: origin)
-                    }.map { EncodedJSON(UndoResult(undone: withdrawn ? "withdrawn" : "reopened", dose: DoseMessage($0, config: config, now: now))) }
+                    }.map { EncodedJSON(UndoResult($0, config: config, now: now)) }
                 }
             }
         case .snooze:

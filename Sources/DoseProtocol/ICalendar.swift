@@ -101,9 +101,8 @@ public enum ICalendar {
 
     /// A UTC DATE-TIME: `20261130T200000Z` (whole seconds).
     public static func utc(_ instant: Micros) -> String {
-        let wall = WallTime(local: Civil.floorDiv(instant, Civil.second) * Civil.second)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(wall.year)\(two(wall.month))\(two(wall.day))T\(two(wall.hour))\(two(wall.minute))\(two(wall.microsecond / 1_000_000))Z"
+        // RFC 3339's form of the whole second, without its separators.
+        RFC3339.utc(Civil.floorDiv(instant, Civil.second) * Civil.second).filter { $0 != "-" && $0 != ":" }
     }
 
     /// A DURATION (RFC 5545 3.3.6) of whole seconds: `PT2H`, `P1DT30M`, `PT1H0M5S`, `PT0S`.

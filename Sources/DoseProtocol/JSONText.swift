@@ -49,36 +49,30 @@ public struct JSONObjectText {
     /// A JSON string (RFC 8259): quotes, backslashes and control characters escaped, the rest
     /// (slashes and non-ASCII included) as is.
     public static func quoted(_ value: String) -> String {
-        var result = ""
-        appendQuoted(value, to: &result)
-        return result
+        var bytes: [UInt8] = []
+        appendQuoted(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `value` as a JSON string.
-    public static func appendQuoted(_ value: String, to result: inout String) {
-        result += "\""
-        // Most strings need no escape at all.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            result += value
-            result += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
+    /// Appends `value` as a JSON string, in UTF-8: the one escaper of the hand-written JSON.
+    public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
+            case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
+            case 0x08: bytes.append(contentsOf: #"\b"#.utf8)
+            case 0x0C: bytes.append(contentsOf: #"\f"#.utf8)
+            case 0x00..<0x20:
+                let hex = String(byte, radix: 16)
+                bytes.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default: bytes.append(byte)
             }
         }
-        result += "\""
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 
@@ -105,7 +99,7 @@ struct JSONMembers {
 
     mutating func string(_ key: StaticString, _ value: String?, _ bytes: inout [UInt8]) {
         self.key(key, &bytes)
-        if let value { JSONMembers.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        if let value { JSONObjectText.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
     mutating func stringIfPresent(_ key: StaticString, _ value: String?, _ bytes: inout [UInt8]) {
@@ -116,18 +110,6 @@ struct JSONMembers {
         if let value {
             self.key(key, &bytes)
             bytes.append(contentsOf: (value ? "true" : "false").utf8)
-        }
-    }
-
-    /// `value` as a JSON string, the same as ``JSONObjectText/quoted(_:)``.
-    static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
-        let utf8 = value.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: utf8)
-            bytes.append(UInt8(ascii: "\""))
-        } else {
-            bytes.append(contentsOf: JSONObjectText.quoted(value).utf8)
         }
     }
 }

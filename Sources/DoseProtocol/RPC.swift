@@ -233,6 +233,11 @@ public struct UndoResult: Codable, Sendable {
     public var undone: String
     public var dose: DoseMessage
     public init(undone: String, dose: DoseMessage) { self.undone = undone; self.dose = dose }
+
+    /// What undo made of `record`: an unscheduled take is withdrawn, any other dose reopened.
+    public init(_ record: DoseRecord, config: Configuration, now: Micros) {
+        self.init(undone: record.isExtra ? "withdrawn" : "reopened", dose: DoseMessage(record, config: config, now: now))
+    }
 }
 
 /// A medication's stock on hand and when it runs out (`status`, `stock`; SPEC 6 and 10).

@@ -457,14 +457,12 @@ extension Dosectl {
             if let client = answering.daemon {
                 result = try answering.call(client, "undo", .object(["channel": .string("cli")])).decode(as: UndoResult.self)
             } else {
-                var withdrawn = false
                 let record = try answering.offline("undo") { machine, store, now in
                     let last = try store.lastAnswer(uid: getuid(), since: now - ReminderMachine.undoWindow)
-                    withdrawn = last.map { DoseID.isUnscheduled($0.answer.dose.schedule) } ?? false
                     let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? $0.answer.dose.id : nil }.flatMap { try? store.record($0) }
                     return machine.undo(last, stored: stored, now: now, by: Answering.origin)
                 }
-                result = UndoResult(undone: withdrawn ? "withdrawn" : "reopened", dose: DoseMessage(record, config: answering.config, now: currentInstant()))
+                result = UndoResult(record, config: answering.config, now: currentInstant())
             }
             if json {
                 output(try dosectl.json(result))
