@@ -61,6 +61,42 @@ public struct Configuration: Sendable {
         medications.first { $0.id == id }
     }
 
+    /// What a dose shows of its medication and schedule (SPEC 6 `Dose`).
+    public struct Shown: Sendable {
+        /// The medication's name (its id when it is no longer configured).
+        public var name: String
+        /// The schedule's dose and route, else the medication's.
+        public var dose: String?
+        public var route: String?
+        /// The zone of its wall times.
+        public var zone: ZoneRules
+        /// Its schedule's window; nil for a schedule no longer configured.
+        public var window: Micros?
+
+        public init(name: String, dose: String?, route: String?, zone: ZoneRules, window: Micros? = nil) {
+            self.name = name
+            self.dose = dose
+            self.route = route
+            self.zone = zone
+            self.window = window
+        }
+    }
+
+    /// What `dose` shows of its medication and schedule, read in place (a listing shows
+    /// thousands of doses: copying the medication for each costs more than the rest).
+    public func shown(_ dose: DueDose) -> Shown {
+        guard let m = medications.firstIndex(where: { $0.id == dose.medication }) else {
+            return Shown(name: dose.medication, dose: nil, route: nil, zone: zone, window: nil)
+        }
+        guard let s = medications[m].schedules.firstIndex(where: { $0.id == dose.schedule }) else {
+            return Shown(name: medications[m].name, dose: medications[m].dose, route: medications[m].route, zone: zone, window: nil)
+        }
+        return Shown(name: medications[m].name, dose: medications[m].schedules[s].dose ?? medications[m].dose,
+                     route: medications[m].schedules[s].route ?? medications[m].route,
+                     zone: medications[m].schedules[s].timezone.flatMap(ZoneRules.named) ?? zone,
+                     window: medications[m].schedules[s].window)
+    }
+
     /// The longest `window` of any schedule (zero without schedules).
     public var longestWindow: Micros {
         medications.lazy.flatMap(\.schedules).map(\.window).max() ?? 0

@@ -5,43 +5,22 @@
 public enum RFC3339 {
     /// `2026-11-30T20:00:00Z`; a fraction (trailing zeros trimmed) only when there is one.
     public static func utc(_ instant: Micros) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(27)
-        let wall = WallTime(local: instant)
-        appendCivil(wall, to: &bytes)
-        bytes.append(UInt8(ascii: "T"))
-        appendClock(wall, to: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
+        format(capacity: 40) { $0.time(WallTime(local: instant)); $0.byte(UInt8(ascii: "Z")) }
     }
 
     /// `2026-11-30T21:00:00+01:00`: the wall time at `offset` seconds east of UTC.
     public static func local(_ instant: Micros, offset: Int) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        let wall = WallTime(local: instant + Micros(offset) * Civil.second)
-        appendCivil(wall, to: &bytes)
-        bytes.append(UInt8(ascii: "T"))
-        appendClock(wall, to: &bytes)
-        let minutes = abs(offset) / 60
-        bytes.append(UInt8(ascii: offset < 0 ? "-" : "+"))
-        appendDigits(minutes / 60, 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(minutes % 60, 2, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        format(capacity: 40) { $0.time(WallTime(local: instant + Micros(offset) * Civil.second)); $0.offset(offset) }
     }
 
     /// `+01:00`, `-05:00`, `+00:00`: seconds east of UTC as hours and minutes.
     public static func offset(_ seconds: Int) -> String {
-        let minutes = abs(seconds) / 60
-        return (seconds < 0 ? "-" : "+") + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
+        format(capacity: 6) { $0.offset(seconds) }
     }
 
     /// `2026-11-30`.
     public static func civil(_ wall: WallTime) -> String {
-        var bytes: [UInt8] = []
-        appendCivil(wall, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        format(capacity: 20) { $0.civil(wall) }
     }
 
     /// `20:14` (`20:14:30` with seconds; fractions dropped), in `zone`: how people read a time.
@@ -53,46 +32,75 @@ public enum RFC3339 {
 
     /// `20:00:00` or `20:00:00.5`.
     public static func clock(_ wall: WallTime) -> String {
-        var bytes: [UInt8] = []
-        appendClock(wall, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    // Digits straight into bytes: thousands of ids are formatted per listing.
-
-    static func appendCivil(_ wall: WallTime, to bytes: inout [UInt8]) {
-        appendDigits(wall.year, 4, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(wall.month, 2, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(wall.day, 2, to: &bytes)
-    }
-
-    static func appendClock(_ wall: WallTime, to bytes: inout [UInt8]) {
-        appendDigits(wall.hour, 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(wall.minute, 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(wall.microsecond / 1_000_000, 2, to: &bytes)
-        var fraction = wall.microsecond % 1_000_000
-        if fraction > 0 {
-            var digits = 6
-            while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-            bytes.append(UInt8(ascii: "."))
-            appendDigits(fraction, digits, to: &bytes)
-        }
+        format(capacity: 20) { $0.clock(wall) }
     }
 
     /// `value` (≥ 0) in at least `width` digits, zero-padded.
-    static func appendDigits(_ value: Int, _ width: Int, to bytes: inout [UInt8]) {
-        var count = 1
-        var power = 10
-        while power <= value { count += 1; power *= 10 }
-        for _ in count..<Swift.max(count, width) { bytes.append(UInt8(ascii: "0")) }
-        var divisor = power / 10
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
+    static func pad(_ value: Int, _ width: Int) -> String {
+        format(capacity: Swift.max(width, 20)) { $0.digits(value, width) }
+    }
+
+    /// The text `write` puts into a buffer of `capacity` bytes, written straight into the
+    /// string's storage: thousands of ids and times are formatted per listing. Capacities hold
+    /// the longest text (a six-digit year, a six-digit fraction, an offset).
+    private static func format(capacity: Int, _ write: (inout Digits) -> Void) -> String {
+        String(unsafeUninitializedCapacity: capacity) { buffer in
+            var digits = Digits(buffer: buffer)
+            write(&digits)
+            return digits.count
+        }
+    }
+
+    /// Digits and punctuation written into a fixed buffer the caller sized for them.
+    struct Digits {
+        let buffer: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+
+        mutating func byte(_ byte: UInt8) {
+            precondition(count < buffer.count, "RFC3339 capacity")
+            buffer[count] = byte
+            count += 1
+        }
+
+        /// `value` (≥ 0) in at least `width` digits, zero-padded.
+        mutating func digits(_ value: Int, _ width: Int) {
+            var length = 1
+            var rest = value / 10
+            while rest > 0 { length += 1; rest /= 10 }
+            length = Swift.max(length, width)
+            precondition(value >= 0 && count + length <= buffer.count, "RFC3339 capacity")
+            var remaining = value
+            for index in stride(from: count + length - 1, through: count, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            count += length
+        }
+
+        mutating func civil(_ wall: WallTime) {
+            digits(wall.year, 4); byte(UInt8(ascii: "-")); digits(wall.month, 2); byte(UInt8(ascii: "-")); digits(wall.day, 2)
+        }
+
+        /// `20:00:00` or `20:00:00.5` (trailing zeros of the fraction trimmed).
+        mutating func clock(_ wall: WallTime) {
+            digits(wall.hour, 2); byte(UInt8(ascii: ":")); digits(wall.minute, 2); byte(UInt8(ascii: ":"))
+            digits(wall.microsecond / 1_000_000, 2)
+            var fraction = wall.microsecond % 1_000_000
+            if fraction > 0 {
+                var width = 6
+                while fraction % 10 == 0 { fraction /= 10; width -= 1 }
+                byte(UInt8(ascii: "."))
+                digits(fraction, width)
+            }
+        }
+
+        mutating func time(_ wall: WallTime) {
+            civil(wall); byte(UInt8(ascii: "T")); clock(wall)
+        }
+
+        mutating func offset(_ seconds: Int) {
+            let minutes = abs(seconds) / 60
+            byte(UInt8(ascii: seconds < 0 ? "-" : "+")); digits(minutes / 60, 2); byte(UInt8(ascii: ":")); digits(minutes % 60, 2)
         }
     }
 
@@ -104,10 +112,6 @@ public enum RFC3339 {
         return wall.local - Micros(offset) * Civil.second
     }
 
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
 }
 
 /// A small scanner for the date and time forms of the CLI and RFC 3339.

@@ -4,7 +4,9 @@
 /// start, resume and clock jumps), ``answer(_:at:now:)`` for take, skip and snooze, and
 /// ``amend(_:to:reason:stored:now:by:)`` and ``undo(_:stored:now:by:)`` for corrections, and
 /// ``reload(_:now:)`` for a new configuration. Every change to the history comes back as actions;
-/// the daemon saves them in one transaction and tells their events. Nothing here reads the clock.
+/// the daemon saves them in one transaction and tells their events, each in the order its action
+/// names: `.remind` before saving (a reminder never waits for the disk), `.emit` once saved (an
+/// answer is told only when durable). Nothing here reads the clock.
 public struct ReminderMachine: Sendable {
     /// What the daemon must do.
     public enum Action: Sendable, Equatable {
@@ -16,8 +18,21 @@ public struct ReminderMachine: Sendable {
         case withdraw(String)
         /// Store a medication's stock.
         case saveStock(medication: String, Stock)
-        /// Write the event to the journal and to subscribers (and run its hook).
+        /// Tell the event (journal, subscribers, hook, desktop) before the records are saved:
+        /// what ``advance(to:)`` finds due. A reminder does not wait for the disk, and a crash
+        /// between telling and saving repeats it after restart, never drops it.
+        case remind(Event)
+        /// Tell the event once the records are saved, and not if saving failed: answers,
+        /// corrections, refills and reloads are told only when durable.
         case emit(Event)
+
+        /// The event the action tells, if any.
+        public var event: Event? {
+            switch self {
+            case .remind(let event), .emit(let event): event
+            case .save, .log, .withdraw, .saveStock: nil
+            }
+        }
     }
 
     /// Stock on hand of a medication, and whether its low-stock alert has fired.
@@ -264,7 +279,7 @@ public struct ReminderMachine: Sendable {
         records[id] = record
         actions.append(.save(record))
         if let missed { actions.append(.log(missed)) }
-        actions += events.map { .emit($0) }
+        actions += events.map { .remind($0) }
     }
 
     /// Forgets answered doses whose window has long closed (the store keeps them), and takes

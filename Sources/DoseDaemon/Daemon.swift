@@ -150,7 +150,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func tick() {
         let now = Self.now()
-        perform(machine.advance(to: now), alive: now, tellFirst: true)
+        perform(machine.advance(to: now), alive: now)
         rearm()
     }
 
@@ -195,25 +195,21 @@ public final class Daemon: @unchecked Sendable {
         timer.schedule(wallDeadline: DispatchWallTime(timespec: spec), leeway: .microseconds(500))
     }
 
-    /// Saves what the actions save (one transaction) and emits their events.
-    ///
-    /// Answers are saved first: they are acknowledged only once durable. Reminders are told
-    /// first (`tellFirst`): a crash between the two may then repeat a reminder after restart,
-    /// never drop one, and the reminder does not wait for the disk.
+    /// Saves what the actions save (one transaction) and tells their events in the order each
+    /// action names: `.remind` before saving, `.emit` once saved (see ``ReminderMachine/Action``).
+    /// Returns whether the records were saved.
     @discardableResult
-    func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil, tellFirst: Bool = false) -> Bool {
+    func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        let events = actions.compactMap { action -> Event? in if case .emit(let event) = action { event } else { nil } }
-        if tellFirst { for event in events { emit(event) } }
-        var saved = true
+        for case .remind(let event) in actions { emit(event) }
         do {
             try store.apply(actions, alive: alive)
         } catch {
-            saved = false
             logger.error("could not write the history: \(error)")
+            return false
         }
-        if !tellFirst && saved { for event in events { emit(event) } }
-        return saved
+        for case .emit(let event) in actions { emit(event) }
+        return true
     }
 
     private func emit(_ event: Event) {
@@ -226,11 +222,8 @@ public final class Daemon: @unchecked Sendable {
             if let record = event.dose {
                 params = EncodedJSON(DoseMessage(record, config: config, now: Self.now()))
             } else {
-                var object: [String: JSONValue] = ["message": .string(EventFields.message(event, config: config))]
-                if let medication = event.medication { object["medication"] = .string(medication) }
-                if let stock = event.stock { object["stock"] = .number(Double(stock)) }
-                if let error = event.error { object["error"] = .string(error) }
-                params = EncodedJSON(JSONValue.object(object))
+                params = EncodedJSON(EventNotice(message: EventFields.message(event, config: config),
+                                                 medication: event.medication, stock: event.stock, error: event.error))
             }
             // Encoded once for every subscriber.
             let line = RPCMessage.notificationLine(method: event.kind.rawValue, params)

@@ -5,13 +5,8 @@ import DoseStore
 import DoseSystemd
 import Foundation
 
-/// The socket's methods (SPEC 6): lines in, replies out, each request decided on the engine queue.
-///
-/// `undo` is dosectl's (the caller's last answer of the last 15 minutes); the others are SPEC 6's.
-enum Method: String, CaseIterable {
-    case status, upcoming, subscribe, take, skip, hold, snooze, amend, undo, stock, reload
-}
-
+/// The socket's methods (``RPCMethod``, SPEC 6): lines in, replies out, each request decided on
+/// the engine queue.
 extension Daemon: SocketDelegate {
     public func admits(uid: UInt32, gid: UInt32) -> Bool {
         uid == getuid() || uid == 0 || (paths.flags.system && isMember(uid: uid, gid: gid, of: "dosed"))
@@ -159,7 +154,7 @@ extension Daemon: SocketDelegate {
         func message(_ record: DoseRecord) -> EncodedJSON {
             EncodedJSON(DoseMessage(record, config: config, now: now))
         }
-        guard let method = Method(rawValue: request.method) else {
+        guard let method = RPCMethod(rawValue: request.method) else {
             return .failure(RPCError(code: RPCErrorCode.methodNotFound, message: "no method '\(request.method)'"))
         }
         switch method {

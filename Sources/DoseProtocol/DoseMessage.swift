@@ -32,14 +32,20 @@ public struct DoseMessage: Codable, Sendable, Equatable {
 
     /// The message for a dose of `medication`, due at `dose.due`, in `state`.
     public init(_ dose: DueDose, medication: Medication, zone: ZoneRules, site: String?, state: State, id: String? = nil) {
+        self.init(dose, shown: Configuration.Shown(name: medication.name, dose: medication.dose(for: dose.schedule),
+                                                   route: medication.route(for: dose.schedule), zone: zone),
+                  site: site, state: state, id: id)
+    }
+
+    init(_ dose: DueDose, shown: Configuration.Shown, site: String?, state: State, id: String?) {
         self.id = id ?? dose.id
         self.medication = dose.medication
-        medication_name = medication.name
+        medication_name = shown.name
         schedule = dose.schedule
         due = RFC3339.utc(dose.due)
-        due_local = RFC3339.local(dose.due, offset: zone.offset(at: dose.due))
-        self.dose = medication.dose(for: dose.schedule)
-        route = medication.route(for: dose.schedule)
+        due_local = RFC3339.local(dose.due, offset: shown.zone.offset(at: dose.due))
+        self.dose = shown.dose
+        route = shown.route
         self.site = site
         self.state = state
     }
@@ -76,9 +82,7 @@ extension DoseMessage {
     /// The message for a recorded dose at `now`: its state, answer, snooze and lateness.
     /// `late` is set for a reminder that fired late (catch-up) and for a dose taken after its window.
     public init(_ record: DoseRecord, config: Configuration, now: Micros) {
-        let medication = config.medication(record.dose.medication) ?? Medication(id: record.dose.medication, name: record.dose.medication)
-        let schedule = medication.schedule(record.dose.schedule)
-        let zone = schedule.map(config.zone(for:)) ?? config.zone
+        let shown = config.shown(record.dose)
         let state: State
         switch record.state {
         case .pending:
@@ -90,16 +94,32 @@ extension DoseMessage {
         case .missed: state = .missed
         case .held: state = .held
         }
-        self.init(record.dose, medication: medication, zone: zone, site: record.site, state: state, id: record.id)
+        self.init(record.dose, shown: shown, site: record.site, state: state, id: record.id)
         if record.isAnswered || record.state == .missed, let at = record.answeredAt {
             answered_at = RFC3339.utc(at)
         }
         if state == .snoozed, let until = record.snoozedUntil { snoozed_until = RFC3339.utc(until) }
-        let takenLate = record.state == .taken && schedule.map { (record.answeredAt ?? 0) > record.dose.due + $0.window } == true
+        let takenLate = record.state == .taken && shown.window.map { (record.answeredAt ?? 0) > record.dose.due + $0 } == true
         if record.late || takenLate { late = true }
         note = record.note
         reason = record.reason
         if record.corrected { corrected = true }
+    }
+}
+
+/// The params of a notification of an event without a dose (`low-stock`, `config-loaded`,
+/// `config-error`): its journal MESSAGE, and the medication, stock and error text it names.
+public struct EventNotice: Codable, Sendable, Equatable {
+    public var message: String
+    public var medication: String?
+    public var stock: Int?
+    public var error: String?
+
+    public init(message: String, medication: String? = nil, stock: Int? = nil, error: String? = nil) {
+        self.message = message
+        self.medication = medication
+        self.stock = stock
+        self.error = error
     }
 }
 

@@ -151,8 +151,27 @@ public enum RPCMessage {
     }
 }
 
+/// The socket's methods (SPEC 6); `undo` is an addition (the caller's last answer of the last
+/// 15 minutes, SPEC 10).
+public enum RPCMethod: String, CaseIterable, Sendable {
+    case status, upcoming, subscribe, take, skip, hold, snooze, amend, undo, stock, reload
+}
+
+/// Params that name their dose by id or by its medication, and the channel the audit trail
+/// records (take, skip, hold, snooze).
+public protocol DoseTargetParams: Codable, Sendable {
+    var dose: String? { get set }
+    var medication: String? { get set }
+    var channel: String? { get set }
+}
+
 /// Params of the methods of SPEC 6.
 public enum RPCParams {
+    /// No params (`status`, `reload`).
+    public struct None: Codable, Sendable {
+        public init() {}
+    }
+
     public struct Upcoming: Codable, Sendable {
         public var count: Int?
         public var medication: String?
@@ -164,7 +183,7 @@ public enum RPCParams {
         public init(events: [String]? = nil) { self.events = events }
     }
 
-    public struct Take: Codable, Sendable {
+    public struct Take: DoseTargetParams {
         public var dose: String?
         public var medication: String?
         public var at: String?
@@ -174,13 +193,14 @@ public enum RPCParams {
         public var force: Bool?
         /// `"cli"` when dosectl asks: the channel the audit trail records (default `"socket"`).
         public var channel: String?
-        public init(dose: String? = nil, medication: String? = nil, at: String? = nil, site: String? = nil, note: String? = nil) {
-            self.dose = dose; self.medication = medication; self.at = at; self.site = site; self.note = note
+        public init(dose: String? = nil, medication: String? = nil, at: String? = nil, site: String? = nil, note: String? = nil,
+                    force: Bool? = nil) {
+            self.dose = dose; self.medication = medication; self.at = at; self.site = site; self.note = note; self.force = force
         }
     }
 
     /// `skip` and `hold`.
-    public struct Skip: Codable, Sendable {
+    public struct Skip: DoseTargetParams {
         public var dose: String?
         public var medication: String?
         public var reason: String?
@@ -209,7 +229,7 @@ public enum RPCParams {
         public init(channel: String? = nil) { self.channel = channel }
     }
 
-    public struct Snooze: Codable, Sendable {
+    public struct Snooze: DoseTargetParams {
         public var dose: String?
         public var medication: String?
         public var `for`: String

@@ -295,7 +295,7 @@ public final class HistoryStore: Sendable {
     /// not the store's) in one transaction, and records that the daemon was alive at `alive`.
     /// - Parameter uid: the uid written for the daemon's own records (a dose found missed).
     public func apply(_ actions: [ReminderMachine.Action], alive: Micros? = nil, uid: UInt32 = getuid()) throws {
-        guard alive != nil || actions.contains(where: { if case .emit = $0 { false } else { true } }) else { return }
+        guard alive != nil || actions.contains(where: { $0.event == nil }) else { return }
         try writer.write { db in
             for action in actions {
                 switch action {
@@ -303,7 +303,7 @@ public final class HistoryStore: Sendable {
                 case .log(let change): try AnswerRow(change, uid: uid).insert(db)
                 case .withdraw(let id): _ = try DoseRow.deleteOne(db, key: id)
                 case .saveStock(let medication, let value): try StockRow(medication: medication, value).upsert(db)
-                case .emit: break
+                case .remind, .emit: break
                 }
             }
             if let alive { try MetaRow(key: MetaRow.lastAlive, value: alive).upsert(db) }
@@ -367,8 +367,9 @@ public final class HistoryStore: Sendable {
                         answeredAhead: Micros = 0) throws -> [DoseRecord] {
         try writer.read { db in
             let (end, overflow) = until.addingReportingOverflow(answeredAhead)
-            var request = DoseRow.filter(DoseRow.Columns.due >= since && (DoseRow.Columns.due < until
-                || (DoseRow.Columns.due < (overflow ? Micros.max : end) && DoseRow.Columns.answeredAt < until)))
+            // One range of `dose_due` (an OR of two ranges would scan the index twice).
+            var request = DoseRow.filter(DoseRow.Columns.due >= since && DoseRow.Columns.due < (overflow ? Micros.max : end)
+                && (DoseRow.Columns.due < until || DoseRow.Columns.answeredAt < until))
             if let medication { request = request.filter(DoseRow.Columns.medication == medication) }
             return try request.order(DoseRow.Columns.due, DoseRow.Columns.id).fetchAll(db).map(\.record)
         }

@@ -35,11 +35,11 @@ struct Answering {
     }
 
     /// Calls a method on the daemon; its errors become failures with their message.
-    func call(_ client: DaemonClient, _ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+    func call(_ client: DaemonClient, _ method: RPCMethod, _ params: some Encodable = RPCParams.None()) throws -> JSONValue {
         do {
             return try client.call(method, params)
         } catch let failure as DaemonClient.Failure {
-            throw Failure(message: "dosectl \(method): \(failure.message)")
+            throw Failure(message: "dosectl \(method.rawValue): \(failure.message)")
         }
     }
 
@@ -85,24 +85,24 @@ struct Answering {
     }
 
     /// Answers `target` (a dose id, a medication, or nil for the earliest dose due).
-    func answer(_ target: String?, rpc method: String, params: [String: JSONValue],
+    func answer(_ target: String?, rpc method: RPCMethod, params: some DoseTargetParams,
                 local: ReminderMachine.Answer, force: Bool = false) throws -> DoseMessage {
         let now = currentInstant()
         if let client = daemon {
             var params = params
-            params["channel"] = .string("cli")
+            params.channel = Origin.Channel.cli.rawValue
             if let target {
-                params[target.contains("@") ? "dose" : "medication"] = .string(target)
+                if target.contains("@") { params.dose = target } else { params.medication = target }
             } else {
-                let status = try call(client, "status")
-                guard case .array(let due)? = status["due"], let first = due.first?["id"] else {
-                    throw Failure(message: "dosectl \(method): no dose is due; name a medication or a dose id")
+                let status = try call(client, .status).decode(as: StatusResult.self)
+                guard let first = status.due.first else {
+                    throw Failure(message: "dosectl \(method.rawValue): no dose is due; name a medication or a dose id")
                 }
-                params["dose"] = first
+                params.dose = first.id
             }
-            return try call(client, method, .object(params)).decode(as: DoseMessage.self)
+            return try call(client, method, params).decode(as: DoseMessage.self)
         }
-        let record = try offline(method) { machine, _, now in
+        let record = try offline(method.rawValue) { machine, _, now in
             let resolved: ReminderMachine.Target
             if let target {
                 resolved = target.contains("@") ? .dose(target) : .medication(target)
@@ -153,12 +153,8 @@ extension Dosectl {
                 }
                 when = parsed
             }
-            var params: [String: JSONValue] = [:]
-            if let when { params["at"] = .string(RFC3339.utc(when)) }
-            if let site { params["site"] = .string(site) }
-            if let note { params["note"] = .string(note) }
-            if force { params["force"] = .bool(true) }
-            let dose = try answering.answer(target, rpc: "take", params: params, local: .take(at: when, site: site, note: note),
+            let params = RPCParams.Take(at: when.map(RFC3339.utc), site: site, note: note, force: force ? true : nil)
+            let dose = try answering.answer(target, rpc: .take, params: params, local: .take(at: when, site: site, note: note),
                                             force: force)
             output(json ? try dosectl.json(dose) : describe(dose))
         }
@@ -175,8 +171,7 @@ extension Dosectl {
 
         func run() throws {
             let answering = try Answering(global: global)
-            let params: [String: JSONValue] = reason.map { ["reason": .string($0)] } ?? [:]
-            let dose = try answering.answer(target, rpc: "skip", params: params, local: .skip(reason: reason))
+            let dose = try answering.answer(target, rpc: .skip, params: RPCParams.Skip(reason: reason), local: .skip(reason: reason))
             output(json ? try dosectl.json(dose) : describe(dose))
         }
     }
@@ -194,8 +189,7 @@ extension Dosectl {
 
         func run() throws {
             let answering = try Answering(global: global)
-            let params: [String: JSONValue] = reason.map { ["reason": .string($0)] } ?? [:]
-            let dose = try answering.answer(target, rpc: "hold", params: params, local: .hold(reason: reason))
+            let dose = try answering.answer(target, rpc: .hold, params: RPCParams.Skip(reason: reason), local: .hold(reason: reason))
             output(json ? try dosectl.json(dose) : describe(dose))
         }
     }
@@ -224,7 +218,7 @@ extension Dosectl {
             let answering = try Answering(global: global)
             guard case .success(let span) = DurationText.parse(duration) else { return }
             let asked = currentInstant()
-            let dose = try answering.answer(target, rpc: "snooze", params: ["for": .string(duration)], local: .snooze(span))
+            let dose = try answering.answer(target, rpc: .snooze, params: RPCParams.Snooze(for: duration), local: .snooze(span))
             if json {
                 output(try dosectl.json(dose))
                 return
@@ -276,10 +270,8 @@ extension Dosectl {
                 return
             }
             if let client = answering.daemon {
-                var params: [String: JSONValue] = ["medication": .string(medication)]
-                if let set { params["set"] = .number(Double(set)) }
-                if let add { params["add"] = .number(Double(add)) }
-                let result = try answering.call(client, "stock", .object(params)).decode(as: StockStatus.self)
+                let params = RPCParams.Stock(medication: medication, set: set, add: add)
+                let result = try answering.call(client, .stock, params).decode(as: StockStatus.self)
                 output("\(medication): \(result.stock) on hand")
                 return
             }
@@ -301,7 +293,7 @@ extension Dosectl {
 
         func run() throws {
             let answering = try Answering(global: global)
-            let status = try answering.call(try answering.requireDaemon(), "status").decode(as: StatusResult.self)
+            let status = try answering.call(try answering.requireDaemon(), .status).decode(as: StatusResult.self)
             if json {
                 output(try dosectl.json(status))
                 return
@@ -330,16 +322,18 @@ extension Dosectl {
         func run() throws {
             let answering = try Answering(global: global)
             let client = try answering.requireDaemon()
-            let filter = events.map { $0.split(separator: ",").map { JSONValue.string(String($0)) } }
-            _ = try answering.call(client, "subscribe", filter.map { .object(["events": .array($0)]) } ?? .object([:]))
+            let filter = events.map { $0.split(separator: ",").map(String.init) }
+            _ = try answering.call(client, .subscribe, RPCParams.Subscribe(events: filter))
             while let notification = try client.readLine() {
                 guard let method = notification["method"]?.stringValue else { continue }
                 if json {
                     output(RPCMessage.line(notification))
                 } else if let dose = try? notification["params"]?.decode(as: DoseMessage.self) {
                     output("\(method): \(dose.medication_name) due \(dose.due_local) [\(dose.id)]" + (dose.site.map { " site: \($0)" } ?? ""))
+                } else if let notice = try? notification["params"]?.decode(as: EventNotice.self) {
+                    output("\(method): \(notice.message)")
                 } else {
-                    output("\(method): \(notification["params"]?["message"]?.stringValue ?? "")")
+                    output("\(method)")
                 }
             }
         }
@@ -429,8 +423,9 @@ extension Dosectl {
             }
             let message: DoseMessage
             if let client = answering.daemon {
-                let params = RPCParams.Amend(dose: dose, state: state, at: when.map(RFC3339.utc), site: site, reason: reason, channel: "cli")
-                message = try answering.call(client, "amend", try JSONValue(encoding: params)).decode(as: DoseMessage.self)
+                let params = RPCParams.Amend(dose: dose, state: state, at: when.map(RFC3339.utc), site: site, reason: reason,
+                                             channel: Origin.Channel.cli.rawValue)
+                message = try answering.call(client, .amend, params).decode(as: DoseMessage.self)
             } else {
                 let correction = ReminderMachine.Correction.parse(state, at: when, site: site)!
                 let record = try answering.offline("amend") { machine, store, now in
@@ -455,7 +450,7 @@ extension Dosectl {
             let answering = try Answering(global: global)
             let result: UndoResult
             if let client = answering.daemon {
-                result = try answering.call(client, "undo", .object(["channel": .string("cli")])).decode(as: UndoResult.self)
+                result = try answering.call(client, .undo, RPCParams.Undo(channel: Origin.Channel.cli.rawValue)).decode(as: UndoResult.self)
             } else {
                 let record = try answering.offline("undo") { machine, store, now in
                     let last = try store.lastAnswer(uid: getuid(), since: now - ReminderMachine.undoWindow)

@@ -22,12 +22,14 @@ final class DaemonClient {
     }
 
     /// Sends a request and waits for its reply: the result, or the error it carries.
-    func call(_ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+    func call(_ method: RPCMethod, _ params: some Encodable = RPCParams.None()) throws -> JSONValue {
         let id = nextID
         nextID += 1
         // A daemon that refuses this client answers, then closes: its answer is read even when
         // the request could not be written any more.
-        let sent = Result { try send(RPCRequest(id: .number(Double(id)), method: method, params: params).json) }
+        let sent = Result {
+            try send(RPCRequest(id: .integer(Int64(id)), method: method.rawValue, params: JSONValue(encoding: params)).json)
+        }
         guard let reply = try readLine() else {
             try sent.get()
             throw Failure(code: -32000, message: "the daemon closed the connection")

@@ -22,7 +22,7 @@ func editMedication(_ global: GlobalOptions, _ medication: String, dryRun: Bool,
     // A running daemon reloads now (it also notices the change by itself); none running is fine.
     if let client = (try? global.paths.socket()).flatMap(DaemonClient.init(path:)) {
         do {
-            _ = try client.call("reload")
+            _ = try client.call(.reload)
         } catch let failure as DaemonClient.Failure {
             FileHandle.standardError.write(Data("dosectl \(command): dosed refused to reload: \(failure.message)\n".utf8))
         }
@@ -35,15 +35,35 @@ struct EditFlags: ParsableArguments {
     var dryRun = false
 }
 
-/// `MED/SCHED` parts.
-func splitTarget(_ text: String, requireSchedule: Bool) throws -> (String, String?) {
-    let filter = ScheduleFilter(parsing: text)
-    guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
-          filter.schedule.map(ConfigDecoder.isValidID) ?? !requireSchedule
-    else {
-        throw ValidationError(requireSchedule ? "'\(text)' is not MED/SCHED" : "'\(text)' is not MED or MED/SCHED")
+/// `MED/SCHED` of `schedule add/edit/remove`: a medication's schedule, both valid ids (SPEC 3).
+struct ScheduleTarget {
+    let medication: String
+    let schedule: String
+
+    init(_ text: String) throws {
+        let filter = ScheduleFilter(parsing: text)
+        guard let medication = filter.medication, let schedule = filter.schedule,
+              ConfigDecoder.isValidID(medication), ConfigDecoder.isValidID(schedule)
+        else { throw ValidationError("'\(text)' is not MED/SCHED") }
+        self.medication = medication
+        self.schedule = schedule
     }
-    return (medication, filter.schedule)
+}
+
+/// `MED` or `MED/SCHED` of `pause` and `resume`: a medication, or one of its schedules.
+struct MedicationTarget {
+    let medication: String
+    /// Nil for every schedule of the medication.
+    let schedule: String?
+
+    init(_ text: String) throws {
+        let filter = ScheduleFilter(parsing: text)
+        guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
+              filter.schedule.map(ConfigDecoder.isValidID) ?? true
+        else { throw ValidationError("'\(text)' is not MED or MED/SCHED") }
+        self.medication = medication
+        schedule = filter.schedule
+    }
 }
 
 func checkDuration(_ text: String?, _ flag: String) throws {
@@ -210,20 +230,21 @@ extension Dosectl {
             @OptionGroup var fields: Fields
 
             func validate() throws {
-                _ = try splitTarget(target, requireSchedule: true)
+                _ = try ScheduleTarget(target)
                 guard !fields.on.isEmpty || fields.every != nil else { throw ValidationError("give --on EXPR or --every DUR --first TIME") }
             }
 
             func run() throws {
-                let (medication, schedule) = try splitTarget(target, requireSchedule: true)
+                let named = try ScheduleTarget(target)
+                let (medication, schedule) = (named.medication, named.schedule)
                 try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule add") { document in
                     guard var doc = document else { throw Failure(message: "dosectl schedule add: no medication '\(medication)' (add it with med add)") }
                     var schedules = doc.schedules
-                    guard !schedules.contains(where: { $0["id"] == .string(schedule!) }) else {
+                    guard !schedules.contains(where: { $0["id"] == .string(schedule) }) else {
                         throw Failure(message: "dosectl schedule add: \(target) exists already (use schedule edit)")
                     }
                     var table = TOMLDocument()
-                    table["id"] = .string(schedule!)
+                    table["id"] = .string(schedule)
                     try fields.apply(to: &table)
                     schedules.append(table)
                     doc.schedules = schedules
@@ -239,10 +260,11 @@ extension Dosectl {
             @Argument(help: "MED/SCHED.") var target: String
             @OptionGroup var fields: Fields
 
-            func validate() throws { _ = try splitTarget(target, requireSchedule: true) }
+            func validate() throws { _ = try ScheduleTarget(target) }
 
             func run() throws {
-                let (medication, schedule) = try splitTarget(target, requireSchedule: true)
+                let named = try ScheduleTarget(target)
+                let (medication, schedule) = (named.medication, named.schedule)
                 try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule edit") { document in
                     try document.editSchedules(medication, only: schedule, command: "schedule edit") { try fields.apply(to: &$0) }
                 }
@@ -255,17 +277,18 @@ extension Dosectl {
             @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
 
-            func validate() throws { _ = try splitTarget(target, requireSchedule: true) }
+            func validate() throws { _ = try ScheduleTarget(target) }
 
             func run() throws {
-                let (medication, schedule) = try splitTarget(target, requireSchedule: true)
+                let named = try ScheduleTarget(target)
+                let (medication, schedule) = (named.medication, named.schedule)
                 try editMedication(global, medication, dryRun: edit.dryRun, command: "schedule remove") { document in
                     guard var doc = document else { throw Failure(message: "dosectl schedule remove: no medication '\(medication)'") }
                     let schedules = doc.schedules
-                    guard schedules.contains(where: { $0["id"] == .string(schedule!) }) else {
+                    guard schedules.contains(where: { $0["id"] == .string(schedule) }) else {
                         throw Failure(message: "dosectl schedule remove: no schedule '\(target)'")
                     }
-                    doc.schedules = schedules.filter { $0["id"] != .string(schedule!) }
+                    doc.schedules = schedules.filter { $0["id"] != .string(schedule) }
                     document = doc
                 }
             }
@@ -281,12 +304,13 @@ extension Dosectl {
         @Option(help: "Doses are due again from this day on.") var until: String?
 
         func validate() throws {
-            _ = try splitTarget(target, requireSchedule: false)
+            _ = try MedicationTarget(target)
             _ = try tomlTime(until, "--until")
         }
 
         func run() throws {
-            let (medication, schedule) = try splitTarget(target, requireSchedule: false)
+            let named = try MedicationTarget(target)
+            let (medication, schedule) = (named.medication, named.schedule)
             let until = try tomlTime(until, "--until")
             try editMedication(global, medication, dryRun: edit.dryRun, command: "pause") { document in
                 try document.editSchedules(medication, only: schedule, command: "pause") { table in
@@ -309,10 +333,11 @@ extension Dosectl {
         @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String
 
-        func validate() throws { _ = try splitTarget(target, requireSchedule: false) }
+        func validate() throws { _ = try MedicationTarget(target) }
 
         func run() throws {
-            let (medication, schedule) = try splitTarget(target, requireSchedule: false)
+            let named = try MedicationTarget(target)
+            let (medication, schedule) = (named.medication, named.schedule)
             try editMedication(global, medication, dryRun: edit.dryRun, command: "resume") { document in
                 try document.editSchedules(medication, only: schedule, command: "resume") { table in
                     table["paused"] = nil
@@ -341,7 +366,7 @@ extension Optional where Wrapped == TOMLDocument {
         guard var document = self else { throw Failure(message: "dosectl \(command): no medication '\(medication)'") }
         var schedules = document.schedules
         var found = false
-        for index in schedules.indices where schedule == nil || schedules[index]["id"] == .string(schedule!) {
+        for index in schedules.indices where schedule.map({ schedules[index]["id"] == .string($0) }) ?? true {
             try change(&schedules[index])
             found = true
         }

@@ -77,7 +77,7 @@ struct AsNeededTests {
         let (forced, actions) = try machine.answer(.take(at: nil, site: nil, note: "39.5°C"), for: .medication("paracetamol"),
                                                    now: at("2026-12-01T09:00:00Z"), force: true).get()
         #expect(forced.id == "paracetamol/as-needed@2026-12-01T09:00:00Z" && forced.state == .taken)
-        let events = actions.compactMap { action -> Event? in if case .emit(let e) = action { e } else { nil } }
+        let events = actions.compactMap(\.event)
         #expect(events.map(\.kind) == [.taken, .limitExceeded])
         #expect(events.last?.error == "Paracetamol: taken at 08:01; next from 12:01 (at least 4h apart)")
         #expect(machine.stock["paracetamol"]?.value == 8)

@@ -13,7 +13,7 @@ struct CorrectionTests {
     }
 
     static func emitted(_ actions: [ReminderMachine.Action]) -> [Event] {
-        actions.compactMap { if case .emit(let event) = $0 { event } else { nil } }
+        actions.compactMap(\.event)
     }
 
     @Test("every answer is a record of the trail: who, through what, when; a miss is the daemon's")

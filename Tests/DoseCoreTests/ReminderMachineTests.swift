@@ -39,7 +39,7 @@ struct ReminderMachineTests {
     /// The events emitted, as `kind dose-time` strings.
     static func events(_ actions: [ReminderMachine.Action]) -> [String] {
         actions.compactMap {
-            guard case .emit(let event) = $0 else { return nil }
+            guard let event = $0.event else { return nil }
             var text = event.kind.rawValue
             if event.late { text += " late" }
             if event.warning { text += " warning" }
@@ -74,10 +74,32 @@ struct ReminderMachineTests {
     func site() throws {
         var machine = try Self.machine(now: "2026-11-30T19:59:00Z")
         let actions = machine.advance(to: at("2026-11-30T20:00:00Z"))
-        let reminder = actions.compactMap { if case .emit(let e) = $0, e.kind == .reminder { e } else { nil } }.first
+        let reminder = actions.compactMap(\.event).first { $0.kind == .reminder }
         #expect(reminder?.dose?.site == "abdomen left")
         #expect(reminder?.first == true)
         #expect(reminder?.late == false)
+    }
+
+    @Test("what falls due is told before it is saved; answers, refills and reloads once saved")
+    func tellingOrder() throws {
+        var machine = try Self.machine(now: "2026-11-30T19:59:00Z")
+        func order(_ actions: [ReminderMachine.Action]) -> [String] {
+            actions.compactMap { action in
+                switch action {
+                case .remind(let event): "remind \(event.kind.rawValue)"
+                case .emit(let event): "emit \(event.kind.rawValue)"
+                default: nil
+                }
+            }
+        }
+        #expect(order(machine.advance(to: at("2026-11-30T20:00:00Z"))) == ["remind reminder"])
+        #expect(order(machine.advance(to: at("2026-11-30T22:00:00Z"))).suffix(1) == ["remind missed"])
+        _ = machine.advance(to: at("2026-12-02T20:00:00Z"))
+        let take = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"),
+                                      now: at("2026-12-02T20:01:00Z")).get()
+        #expect(order(take.1) == ["emit taken"])
+        let refill = try machine.refill("interferon", amount: 10, add: true, now: at("2026-12-02T20:02:00Z")).get()
+        #expect(order(refill).allSatisfy { $0.hasPrefix("emit") })
     }
 
     @Test("take answers the due dose, records the site, counts stock down; no more reminders")

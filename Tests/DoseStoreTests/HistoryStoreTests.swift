@@ -105,6 +105,42 @@ struct HistoryStoreTests {
             == ["m": Tally(counted: 6, onTime: 3, late: 1, skipped: 1, missed: 1, held: 0)])
     }
 
+    @Test("v3's back-fill tallies the rows a v2 history already holds: pending and extra doses left out, by day and medication")
+    func dailyTallyBackFill() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("v2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent(HistoryStore.fileName).path
+        // A v2 history (no daily tallies yet) with rows in it, written as v2 wrote them.
+        let old = try DatabaseQueue(path: path)
+        try HistoryStore.migrator.migrate(old, upTo: "v2 notes and windows")
+        let day = Civil.day
+        let rows: [(String, String, Micros, String, Micros?)] = [
+            ("a", "s", 3 * day + Civil.hour, "taken", 3 * day + Civil.hour),          // day 3, on time
+            ("a", "s", 3 * day + 5 * Civil.hour, "taken", 3 * day + 9 * Civil.hour),  // day 3, late (after closes)
+            ("a", "s", 3 * day + 9 * Civil.hour, "skipped", nil),                     // day 3
+            ("a", "s", 4 * day, "missed", nil),                                       // day 4
+            ("a", "s", 4 * day + Civil.hour, "pending", nil),                         // open: counted live, not tallied
+            ("a", "extra", 4 * day + 2 * Civil.hour, "taken", 4 * day + 2 * Civil.hour), // unscheduled: never counted
+            ("b", "s", 3 * day, "taken", 3 * day + Civil.minute),                     // another medication, day 3
+        ]
+        try old.write { db in
+            for (medication, schedule, due, state, answered) in rows {
+                try db.execute(sql: """
+                    INSERT INTO dose (id, medication, schedule, due, state, answeredAt, closes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: ["\(medication)/\(schedule)@\(due)", medication, schedule, due, state, answered, due + 2 * Civil.hour])
+            }
+        }
+        try old.close()
+        _ = try HistoryStore(path: path)
+        let tallies = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT medication, day, onTime, late, skipped, missed FROM doseDay ORDER BY medication, day")
+                .map { "\($0[0] as String) \($0[1] as Int64): \($0[2] as Int64) \($0[3] as Int64) \($0[4] as Int64) \($0[5] as Int64)" }
+        }
+        #expect(tallies == ["a 3: 1 1 1 0", "a 4: 0 0 0 1", "b 3: 1 0 0 0"])
+    }
+
     @Test("the whole history begins at the earliest dose or note")
     func earliest() throws {
         let store = try HistoryStore()

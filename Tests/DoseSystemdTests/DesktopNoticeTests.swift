@@ -48,7 +48,7 @@ struct DesktopNoticeTests {
             actions += machine.advance(to: next)
         }
         return actions.compactMap {
-            guard case .emit(let event) = $0 else { return nil }
+            guard let event = $0.event else { return nil }
             return DesktopNotice.change(for: event, config: config)
         }
     }
