@@ -65,7 +65,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles"]),
+        .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles", "DoseCore"]),
         .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DoseProtocolTests", dependencies: ["DoseProtocol"]),

@@ -218,11 +218,9 @@ extension ReminderMachine {
         var change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)
         change.state = state
         change.reason = reason
-        var event = Event(kind: .amended, dose: record)
-        event.state = state
-        event.reason = reason
         let delta = (old.state == .taken ? 1 : 0) - (record.state == .taken ? 1 : 0)
-        return .success((record, [.save(record), .log(change)] + moveStock(medication, by: delta, telling: event, now: now)))
+        let moved = moveStock(medication, by: delta, now: now) { .amended(record, state: state, reason: reason, stock: $0) }
+        return .success((record, [.save(record), .log(change)] + moved))
     }
 
     /// An unscheduled or as-needed take taken back: gone from the doses, kept in the trail.
@@ -233,20 +231,19 @@ extension ReminderMachine {
         records[old.id] = nil
         recount(old.dose, removing: old.answeredAt, adding: nil, site: nil)
         let change = Change(dose: old.dose, state: .withdrawn, recorded: now, origin: origin, reason: reason, isCorrection: true)
-        var event = Event(kind: .amended, dose: record)
-        event.state = .withdrawn
-        event.reason = reason
-        return (record, [.withdraw(old.id), .log(change)] + moveStock(old.dose.medication, by: old.state == .taken ? 1 : 0, telling: event, now: now))
+        let moved = moveStock(old.dose.medication, by: old.state == .taken ? 1 : 0, now: now) {
+            .amended(record, state: .withdrawn, reason: reason, stock: $0)
+        }
+        return (record, [.withdraw(old.id), .log(change)] + moved)
     }
 
-    /// The event, then the stock moved by `delta` (with its low-stock alert or re-arm).
-    private mutating func moveStock(_ medication: String, by delta: Int, telling event: Event, now: Micros) -> [Action] {
-        guard delta != 0, var current = stock[medication] else { return [.emit(event)] }
+    /// The event (given the stock it moved, if any), then the stock moved by `delta` (with its
+    /// low-stock alert or re-arm).
+    private mutating func moveStock(_ medication: String, by delta: Int, now: Micros, telling event: (Int?) -> Event) -> [Action] {
+        guard delta != 0, var current = stock[medication] else { return [.emit(event(nil))] }
         // Within ±Limits.stock (every change is one dose), so no overflow.
         current.value = Swift.min(current.value + delta, Limits.stock)
-        var event = event
-        event.stock = current.value
-        var actions: [Action] = [.emit(event)]
+        var actions: [Action] = [.emit(event(current.value))]
         adjusted(medication, &current, now: now, into: &actions)
         return actions
     }

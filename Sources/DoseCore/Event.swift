@@ -1,5 +1,30 @@
-/// What happened, as one journal entry and one socket notification (SPEC 5).
-public struct Event: Sendable, Equatable {
+/// What happened, as one journal entry and one socket notification (SPEC 5): each case carries
+/// exactly what its entry says.
+public enum Event: Sendable, Equatable {
+    /// A dose's pre-reminder (`before`).
+    case preReminder(DoseRecord)
+    /// A dose's reminder: its first (the one `on_due` runs for), late (a catch-up after its
+    /// time), a warning (from `escalate` on: PRIORITY 4).
+    case reminder(DoseRecord, first: Bool, late: Bool, warning: Bool)
+    case escalated(DoseRecord)
+    case missed(DoseRecord)
+    /// A take, and the stock on hand after it (nil for a medication without stock).
+    case taken(DoseRecord, stock: Int?)
+    case skipped(DoseRecord)
+    case snoozed(DoseRecord)
+    case held(DoseRecord)
+    /// A take recorded beyond its as-needed limits, and the refusal it overrode (SPEC 10).
+    case limitExceeded(DoseRecord, refusal: String)
+    /// A correction: the dose's new state (`DOSED_STATE`), why (`DOSED_REASON`), and the stock
+    /// when the correction moved it (SPEC 10).
+    case amended(DoseRecord, state: Change.State, reason: String, stock: Int?)
+    /// A medication's stock came to `refill_at` or to run out within `refill_days`.
+    case lowStock(medication: String, stock: Int)
+    /// The configuration in force: a summary of what it holds.
+    case configLoaded(summary: String)
+    /// A refused file: its errors as FILE:LINE:COLUMN lines, and what stays in force.
+    case configError(String)
+
     /// `DOSED_EVENT` values.
     public enum Kind: String, Sendable, CaseIterable {
         case reminder
@@ -46,31 +71,67 @@ public struct Event: Sendable, Equatable {
         }
     }
 
-    public var kind: Kind
-    /// The dose the event is about, with its state after the event.
-    public var dose: DoseRecord?
-    /// A reminder that fires after its time (catch-up): `DOSED_LATE=1`.
-    public var late = false
-    /// A reminder from `escalate` on: a warning (PRIORITY 4).
-    public var warning = false
-    /// The first reminder of a dose: the one `on_due` runs for.
-    public var first = false
-    /// Doses on hand, for `low-stock` and `taken`.
-    public var stock: Int?
-    /// The medication, for events without a dose (`low-stock`).
-    public var medication: String?
-    /// `config-error` text (FILE:LINE:COLUMN: message) or `config-loaded` summary.
-    public var error: String?
-    public var summary: String?
-    /// For `amended`: the dose's new state (`DOSED_STATE`) and why (`DOSED_REASON`).
-    public var state: Change.State?
-    public var reason: String?
-
-    public init(kind: Kind, dose: DoseRecord? = nil) {
-        self.kind = kind
-        self.dose = dose
+    public var kind: Kind {
+        switch self {
+        case .preReminder: .preReminder
+        case .reminder: .reminder
+        case .escalated: .escalated
+        case .missed: .missed
+        case .taken: .taken
+        case .skipped: .skipped
+        case .snoozed: .snoozed
+        case .held: .held
+        case .limitExceeded: .limitExceeded
+        case .amended: .amended
+        case .lowStock: .lowStock
+        case .configLoaded: .configLoaded
+        case .configError: .configError
+        }
     }
 
+    /// The dose the event is about, with its state after the event.
+    public var dose: DoseRecord? {
+        switch self {
+        case .preReminder(let r), .reminder(let r, _, _, _), .escalated(let r), .missed(let r), .taken(let r, _),
+             .skipped(let r), .snoozed(let r), .held(let r), .limitExceeded(let r, _), .amended(let r, _, _, _): r
+        case .lowStock, .configLoaded, .configError: nil
+        }
+    }
+
+    /// The first reminder of a dose: the one `on_due` runs for.
+    public var first: Bool { if case .reminder(_, let first, _, _) = self { first } else { false } }
+    /// A reminder that fires after its time (catch-up): `DOSED_LATE=1`.
+    public var late: Bool { if case .reminder(_, _, let late, _) = self { late } else { false } }
+    /// A reminder from `escalate` on.
+    public var warning: Bool { if case .reminder(_, _, _, let warning) = self { warning } else { false } }
+
+    /// Doses on hand (`DOSED_STOCK`), for `low-stock`, and for `taken` and `amended` when they moved it.
+    public var stock: Int? {
+        switch self {
+        case .taken(_, let stock), .amended(_, _, _, let stock): stock
+        case .lowStock(_, let stock): stock
+        default: nil
+        }
+    }
+
+    /// The medication of an event without a dose (`low-stock`).
+    public var medication: String? { if case .lowStock(let medication, _) = self { medication } else { nil } }
+
+    /// `DOSED_ERROR`: a refused file's errors, or the refusal a `limit-exceeded` take overrode.
+    public var error: String? {
+        switch self {
+        case .configError(let text), .limitExceeded(_, let text): text
+        default: nil
+        }
+    }
+
+    /// What a `config-loaded` configuration holds.
+    public var summary: String? { if case .configLoaded(let summary) = self { summary } else { nil } }
+
+    /// For `amended`: the dose's new state (`DOSED_STATE`) and why (`DOSED_REASON`).
+    public var state: Change.State? { if case .amended(_, let state, _, _) = self { state } else { nil } }
+    public var reason: String? { if case .amended(_, _, let reason, _) = self { reason } else { nil } }
+
     /// The journal PRIORITY of this entry: a repeat reminder escalated is a warning.
-    public var priority: Int { kind == .reminder && warning ? 4 : kind.priority }
+    public var priority: Int { warning ? 4 : kind.priority }
 }

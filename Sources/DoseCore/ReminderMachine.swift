@@ -235,7 +235,7 @@ public struct ReminderMachine: Sendable {
             record.state = .missed
             record.answeredAt = due + schedule.window
             record.snoozedUntil = nil
-            events.append(Event(kind: .missed, dose: record))
+            events.append(.missed(record))
             missed = Change(answer: record, recorded: now, origin: .daemon)
         } else {
             let leads = schedule.before.sorted(by: >)
@@ -245,12 +245,12 @@ public struct ReminderMachine: Sendable {
                 preDue = true
             }
             if preDue && now < due {
-                events.append(Event(kind: .preReminder, dose: record))
+                events.append(.preReminder(record))
             }
             if now >= due {
                 if !record.escalated, schedule.escalate < schedule.window, now >= due + schedule.escalate {
                     record.escalated = true
-                    events.append(Event(kind: .escalated, dose: record))
+                    events.append(.escalated(record))
                 }
                 var fire = false
                 if record.reminders == 0 {
@@ -262,16 +262,12 @@ public struct ReminderMachine: Sendable {
                     fire = now >= last + schedule.repeatEvery
                 }
                 if fire {
-                    var event = Event(kind: .reminder)
-                    event.first = record.reminders == 0
+                    let first = record.reminders == 0
                     record.reminders += 1
                     record.lastReminder = now
                     record.snoozedUntil = nil
                     record.site = suggestedSite(record.dose.medication)
-                    event.late = record.late
-                    event.warning = record.escalated
-                    event.dose = record
-                    events.append(event)
+                    events.append(.reminder(record, first: first, late: record.late, warning: record.escalated))
                 }
             }
         }
@@ -349,10 +345,7 @@ public struct ReminderMachine: Sendable {
         if let low = isLow(medication, current.value, now: now) {
             if low, !current.alerted {
                 current.alerted = true
-                var alert = Event(kind: .lowStock)
-                alert.medication = medication
-                alert.stock = current.value
-                event = alert
+                event = .lowStock(medication: medication, stock: current.value)
             } else if !low {
                 current.alerted = false
             }
@@ -448,9 +441,7 @@ public struct ReminderMachine: Sendable {
             let (recorded, made) = take(&record, at: taken, site: site, note: note, now: now, by: origin)
             var actions = made
             if !availability.isAllowed {
-                var exceeded = Event(kind: .limitExceeded, dose: recorded)
-                exceeded.error = rule.refusal(file.name, availability, zone: config.zone, now: taken)
-                actions.append(.emit(exceeded))
+                actions.append(.emit(.limitExceeded(recorded, refusal: rule.refusal(file.name, availability, zone: config.zone, now: taken))))
             }
             return .success((recorded, actions))
         case .success(let found):
@@ -468,7 +459,7 @@ public struct ReminderMachine: Sendable {
             record.snoozedUntil = nil
             records[record.id] = record
             let change = Change(answer: record, recorded: now, origin: origin)
-            return .success((record, [.save(record), .log(change), .emit(Event(kind: isHold ? .held : .skipped, dose: record))]))
+            return .success((record, [.save(record), .log(change), .emit(isHold ? .held(record) : .skipped(record))]))
         case .snooze(let span):
             guard record.state == .pending, record.dose.due <= now, let schedule = schedule(of: record) else {
                 return .failure(AnswerError(code: .invalid, message: "\(record.id) is not due, so it cannot be snoozed"))
@@ -481,7 +472,7 @@ public struct ReminderMachine: Sendable {
             record.snoozedUntil = until
             if record.reminders == 0 { record.reminders = 1; record.lastReminder = now }
             records[record.id] = record
-            return .success((record, [.save(record), .emit(Event(kind: .snoozed, dose: record))]))
+            return .success((record, [.save(record), .emit(.snoozed(record))]))
         }
     }
 
@@ -512,16 +503,12 @@ public struct ReminderMachine: Sendable {
         records[record.id] = record
         recount(record.dose, removing: nil, adding: at, site: record.site)
         var actions: [Action] = [.save(record), .log(Change(answer: record, recorded: now, origin: origin))]
-        var event = Event(kind: .taken, dose: record)
         if var current = stock[medication] {
             current.value -= 1
-            event.stock = current.value
-            var stockActions: [Action] = []
-            adjusted(medication, &current, now: now, into: &stockActions)
-            actions.append(.emit(event))
-            actions += stockActions
+            actions.append(.emit(.taken(record, stock: current.value)))
+            adjusted(medication, &current, now: now, into: &actions)
         } else {
-            actions.append(.emit(event))
+            actions.append(.emit(.taken(record, stock: nil)))
         }
         return (record, actions)
     }

@@ -44,7 +44,7 @@ public final class Daemon: @unchecked Sendable {
         hooks = HookRunner { name, what in journal.send(HookRunner.failure(name, what)) }
         socketPath = try paths.socket()
         guard Paths.isDirectory(paths.config) else {
-            throw StartError(description: "\(paths.config): the config directory does not exist (create it, or pass --config DIR)")
+            throw StartError.noConfigDirectory(paths.config)
         }
         // Whatever is valid is in force: a broken file is reported once started, never fatal.
         let load = ConfigDirectory.load(paths.config)
@@ -54,7 +54,7 @@ public final class Daemon: @unchecked Sendable {
         do {
             store = try HistoryStore(path: paths.history, directoryMode: mode)
         } catch {
-            throw StartError(description: "\(error)")
+            throw StartError.history(error)
         }
         let now = Self.now()
         started = now
@@ -68,8 +68,18 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Why the daemon could not start.
-    public struct StartError: Error, CustomStringConvertible {
-        public var description: String
+    public enum StartError: Error, CustomStringConvertible {
+        /// The config directory does not exist.
+        case noConfigDirectory(String)
+        /// The history could not be opened or created.
+        case history(any Error)
+
+        public var description: String {
+            switch self {
+            case .noConfigDirectory(let path): "\(path): the config directory does not exist (create it, or pass --config DIR)"
+            case .history(let error): "\(error)"
+            }
+        }
     }
 
     static func now() -> Micros {
@@ -101,8 +111,7 @@ public final class Daemon: @unchecked Sendable {
             timer.setEventHandler { [unowned self] in self.tick() }
             let now = Self.now()
             try store.noteSchedulesSeen(scheduleKeys(machine.config), at: now)
-            var loaded = Event(kind: .configLoaded)
-            loaded.summary = summary(machine.config)
+            let loaded = Event.configLoaded(summary: summary(machine.config))
             perform(machine.start(now: now) + [.emit(loaded)] + configErrors(startErrors), alive: now)
             startErrors = nil
             rearm()
@@ -265,8 +274,7 @@ public final class Daemon: @unchecked Sendable {
         let config = load.configuration
         let now = Self.now()
         try? store.noteSchedulesSeen(scheduleKeys(config), at: now)
-        var loaded = Event(kind: .configLoaded)
-        loaded.summary = summary(config)
+        let loaded = Event.configLoaded(summary: summary(config))
         // The takes the new as-needed limits look back over, from the history.
         let takes = config.asNeededLookback.flatMap { try? store.takes(since: now - $0) } ?? [:]
         perform(machine.reload(config, now: now, takes: takes) + [.emit(loaded)] + configErrors(load), alive: now)
@@ -282,10 +290,8 @@ public final class Daemon: @unchecked Sendable {
     private func configErrors(_ load: ConfigLoad?) -> [ReminderMachine.Action] {
         guard let load else { return [] }
         return load.refused.map { path in
-            var event = Event(kind: .configError)
             let kept = load.kept.contains(path) ? "\n(its previous version stays in force)" : "\n(left out until fixed)"
-            event.error = load.errors.filter { $0.file == path }.map(\.description).joined(separator: "\n") + kept
-            return .emit(event)
+            return .emit(.configError(load.errors.filter { $0.file == path }.map(\.description).joined(separator: "\n") + kept))
         }
     }
 

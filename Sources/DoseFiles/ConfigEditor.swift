@@ -17,8 +17,26 @@ public struct ConfigEditor {
         """
 
     /// Why an edit was refused or failed.
-    public struct EditError: Error, CustomStringConvertible {
-        public var description: String
+    public enum EditError: Error, CustomStringConvertible {
+        /// Not a medication id (SPEC 3): no path is made of it.
+        case invalidID(String)
+        /// The config directory does not exist.
+        case noConfigDirectory(String)
+        /// The file as it is cannot be read or parsed (`FILE:LINE:COLUMN: message` lines).
+        case unreadable(String)
+        /// The edited file would be invalid; nothing was changed.
+        case refused(ConfigErrors)
+        /// Locking, writing or removing a file failed.
+        case io(String)
+
+        public var description: String {
+            switch self {
+            case .invalidID(let id): "'\(id)' is not a medication id (it must match [a-z0-9][a-z0-9_-]*)"
+            case .noConfigDirectory(let directory): "\(directory): the config directory does not exist"
+            case .unreadable(let text), .io(let text): text
+            case .refused(let errors): errors.description + "\nThe edit was refused; nothing was changed."
+            }
+        }
     }
 
     /// What an edit did (or, with `dryRun`, would do).
@@ -37,17 +55,17 @@ public struct ConfigEditor {
         _ change: (inout TOMLDocument?) throws -> Void
     ) throws -> Outcome {
         guard ConfigDecoder.isValidID(medication) else {
-            throw EditError(description: "'\(medication)' is not a medication id (it must match [a-z0-9][a-z0-9_-]*)")
+            throw EditError.invalidID(medication)
         }
         guard Paths.isDirectory(directory) else {
-            throw EditError(description: "\(directory): the config directory does not exist")
+            throw EditError.noConfigDirectory(directory)
         }
         let lock = try Self.lock(directory + "/.dosectl.lock")
         defer { close(lock) }
         Self.removeStaleTemporaries(in: directory + "/medications")
         let path = path(of: medication)
         let oldFile = FileManager.default.fileExists(atPath: path) ? ConfigDirectory.read(path) : nil
-        if let problem = oldFile?.problem { throw EditError(description: "\(path):1:1: \(problem)") }
+        if let problem = oldFile?.problem { throw EditError.unreadable("\(path):1:1: \(problem)") }
         let old = oldFile?.text
         var document: TOMLDocument?
         if let old {
@@ -56,9 +74,9 @@ public struct ConfigEditor {
             } catch {
                 // The file as it is has an error: say where, as `check` would.
                 if case .failure(let errors) = ConfigDecoder.decode(main: nil, medications: [SourceFile(path: path, text: old)], systemZone: systemZone) {
-                    throw EditError(description: errors.description)
+                    throw EditError.unreadable(errors.description)
                 }
-                throw EditError(description: "\(path): \(error)")
+                throw EditError.unreadable("\(path): \(error)")
             }
         }
         try change(&document)
@@ -69,10 +87,10 @@ public struct ConfigEditor {
                 do {
                     try AtomicFile.write(text, to: path)
                 } catch let failure as AtomicFile.Failure {
-                    throw EditError(description: failure.description)
+                    throw EditError.io(failure.description)
                 }
             } else if old != nil {
-                guard unlink(path) == 0 else { throw EditError(description: "cannot remove \(path): \(String(cString: strerror(errno)))") }
+                guard unlink(path) == 0 else { throw EditError.io("cannot remove \(path): \(String(cString: strerror(errno)))") }
                 AtomicFile.syncDirectory(directory + "/medications")
             }
         }
@@ -87,7 +105,7 @@ public struct ConfigEditor {
         let main = FileManager.default.fileExists(atPath: mainPath) ? ConfigDirectory.read(mainPath) : nil
         let defaults = ConfigDecoder.load(main: main, medications: [], systemZone: systemZone).configuration.defaults
         if case .failure(let errors) = ConfigDecoder.medication(SourceFile(path: path, text: text), defaults: defaults) {
-            throw EditError(description: errors.description + "\nThe edit was refused; nothing was changed.")
+            throw EditError.refused(errors)
         }
     }
 
@@ -105,11 +123,11 @@ public struct ConfigEditor {
     /// An exclusive lock held until the descriptor is closed: concurrent edits take turns.
     private static func lock(_ path: String) throws -> Int32 {
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw EditError(description: "cannot lock \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw EditError.io("cannot lock \(path): \(String(cString: strerror(errno)))") }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else {
                 close(fd)
-                throw EditError(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+                throw EditError.io("cannot lock \(path): \(String(cString: strerror(errno)))")
             }
         }
         return fd

@@ -4,7 +4,8 @@ import Testing
 
 /// SPEC 4's reference: `systemd-analyze calendar --iterations=N --base-time=T` with `TZ=` set.
 /// Every instant systemd gives must be ours; every instant of ours that systemd lacks must be a
-/// matching wall time systemd skipped, checked here independently through Foundation's TimeZone.
+/// matching wall time systemd skipped, checked here independently of the engine: offsets through
+/// Foundation's TimeZone, matches by systemd itself in UTC.
 @Suite("Differential: systemd-analyze calendar")
 struct SystemdDifferentialTests {
     static let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first {
@@ -98,7 +99,7 @@ struct SystemdDifferentialTests {
                 // Everything systemd names (within our horizon) is ours.
                 let horizon = ours.count == Self.iterations ? oursSeconds.last! : Int64.max
                 for t in theirs where t <= horizon && !oursSet.contains(t) {
-                    #expect(Self.isRepeatOfEarlierDose(t * 1_000_000, before: base * 1_000_000, ours: oursSet, expression: expression, zone: zone.identifier),
+                    #expect(try Self.isRepeatOfEarlierDose(t * 1_000_000, before: base * 1_000_000, ours: oursSet, expression: expression, zone: zone.identifier),
                             "\(context): systemd gives @\(t), we do not")
                     repeats += 1
                 }
@@ -106,7 +107,7 @@ struct SystemdDifferentialTests {
                 let theirHorizon = theirs.count == Self.iterations ? theirs.last! : Int64.max
                 let theirSet = Set(theirs)
                 for (t, micros) in zip(oursSeconds, ours) where t <= theirHorizon && !theirSet.contains(t) {
-                    #expect(Self.isSkippedMatch(micros, expression: expression, zone: zone.identifier),
+                    #expect(try Self.isSkippedMatch(micros, expression: expression, zone: zone.identifier),
                             "\(context): we give \(RFC3339.utc(micros)), systemd does not, and it is no skipped match")
                     explained += 1
                 }
@@ -130,12 +131,13 @@ struct SystemdDifferentialTests {
     /// a repeated wall time again on its second pass; SPEC 4 makes it one dose, at the first.
     static func isRepeatOfEarlierDose(
         _ instant: Int64, before base: Int64, ours: Set<Int64>, expression: CalendarExpression, zone name: String
-    ) -> Bool {
+    ) throws -> Bool {
         let zone = TimeZone(identifier: name)!
         func offset(_ micros: Int64) -> Int64 {
             Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(micros) / 1e6))) * 1_000_000
         }
-        guard let wall = matchingWall(within: instant + offset(instant), expression) else { return false }
+        let wall = instant + offset(instant)
+        guard try matches(wall, expression) else { return false }
         let earlierOffset = offset(instant - 86_400_000_000)
         let first = wall - earlierOffset
         let precise = wall - offset(instant)
@@ -143,24 +145,26 @@ struct SystemdDifferentialTests {
             && (first <= base || ours.contains(Civil.floorDiv(first, 1_000_000)))
     }
 
-    /// systemd prints whole seconds: the matching wall time within the second starting at `wall`.
-    static func matchingWall(within wall: Int64, _ expression: CalendarExpression) -> Int64? {
-        guard let found = expression.nextWall(atOrAfter: wall), found < wall + 1_000_000,
-              expression.matches(WallTime(local: found))
-        else { return nil }
-        return found
+    /// Independently of the engine: does the expression match a wall time within the second of
+    /// `wall` (local microseconds)? Asked of systemd in UTC, where no wall time is skipped or
+    /// repeated: its next elapse after the second before must fall in that second.
+    static func matches(_ wall: Int64, _ expression: CalendarExpression) throws -> Bool {
+        let second = Civil.floorDiv(wall, 1_000_000)
+        var text = expression.source
+        if expression.zoneIdentifier != nil, let space = text.lastIndex(of: " ") { text = String(text[..<space]) }
+        return try systemd([text], zone: "UTC", base: second - 1).first?.first == second
     }
 
     /// Independently of the engine: is `instant` a matching wall time that systemd skips — an
     /// existing wall time (first occurrence), or a gap time fired at the offset before the gap?
-    static func isSkippedMatch(_ instant: Int64, expression: CalendarExpression, zone name: String) -> Bool {
+    static func isSkippedMatch(_ instant: Int64, expression: CalendarExpression, zone name: String) throws -> Bool {
         let zone = TimeZone(identifier: name)!
         func offset(_ micros: Int64) -> Int64 {
             Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(micros) / 1e6))) * 1_000_000
         }
         let here = offset(instant)
         let wall = instant + here
-        if expression.matches(WallTime(local: wall)) {
+        if try matches(wall, expression) {
             // A first occurrence: no earlier instant shows the same wall time.
             let earlier = wall - offset(instant - 86_400_000_000)
             return !(earlier < instant && offset(earlier) == wall - earlier)
@@ -168,7 +172,7 @@ struct SystemdDifferentialTests {
         // A gap time: read at the offset before the gap, a wall time that never shows.
         let before = offset(instant - 86_400_000_000)
         let gapWall = instant + before
-        guard before < here, expression.matches(WallTime(local: gapWall)) else { return false }
+        guard before < here, try matches(gapWall, expression) else { return false }
         let asBefore = gapWall - before
         let asAfter = gapWall - here
         return offset(asBefore) != before && offset(asAfter) != here

@@ -49,12 +49,10 @@ struct HookRunnerTests {
         var hooks = Configuration.Hooks()
         hooks.onDue = "due"
         hooks.onMissed = "missed"
-        var reminder = Event(kind: .reminder)
-        reminder.first = true
-        #expect(HookRunner.command(for: reminder, hooks: hooks)?.command == "due")
-        reminder.first = false
-        #expect(HookRunner.command(for: reminder, hooks: hooks) == nil)
-        #expect(HookRunner.command(for: Event(kind: .missed), hooks: hooks)?.name == "on_missed")
-        #expect(HookRunner.command(for: Event(kind: .lowStock), hooks: hooks) == nil)
+        let record = DoseRecord(dose: DueDose(medication: "m", schedule: "s", due: 0))
+        #expect(HookRunner.command(for: .reminder(record, first: true, late: false, warning: false), hooks: hooks)?.command == "due")
+        #expect(HookRunner.command(for: .reminder(record, first: false, late: false, warning: false), hooks: hooks) == nil)
+        #expect(HookRunner.command(for: .missed(record), hooks: hooks)?.name == "on_missed")
+        #expect(HookRunner.command(for: .lowStock(medication: "m", stock: 1), hooks: hooks) == nil)
     }
 }

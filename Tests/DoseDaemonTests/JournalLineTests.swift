@@ -23,12 +23,10 @@ struct JournalLineTests {
         let config = try ConfigDecoder.decode(main: nil, medications: [file], systemZone: .utc).get()
         var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "e", due: RFC3339.parse("2026-11-30T20:00:00Z")!))
         record.reminders = 1
-        var first = Event(kind: .reminder, dose: record)
-        first.first = true
+        let first = Event.reminder(record, first: true, late: false, warning: false)
         record.reminders = 3
-        let again = Event(kind: .reminder, dose: record)
-        var warning = again
-        warning.warning = true
+        let again = Event.reminder(record, first: false, late: false, warning: false)
+        let warning = Event.reminder(record, first: false, late: false, warning: true)
         let messages = [first, again, warning].map { EventFields.message($0, config: config) }
         #expect(messages[0] == "Time for Interferon — due 20:00")
         #expect(messages[1] == "Time for Interferon — due 20:00 (reminder 3)")

@@ -1,3 +1,4 @@
+import DoseCore
 import DoseFiles
 import Foundation
 import Testing
@@ -54,5 +55,35 @@ struct SystemZoneTests {
         #expect(ConfigDirectory.systemZone(environment: ["TZ": ":Europe/London"], localtime: link, timezoneFile: file).identifier == "Europe/London")
         #expect(ConfigDirectory.systemZone(environment: [:], localtime: link, timezoneFile: file).identifier == "Pacific/Chatham")
         #expect(ConfigDirectory.systemZone(environment: [:], localtime: dir.path + "/none", timezoneFile: file).identifier == "Asia/Tokyo")
+    }
+}
+
+@Suite("Config edits (SPEC 8)")
+struct ConfigEditorTests {
+    @Test("a refused edit says why as a case a caller can match, and changes nothing")
+    func refusals() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let editor = ConfigEditor(directory: dir)
+        func refusal(_ medication: String, _ change: (inout TOMLDocument?) throws -> Void) -> ConfigEditor.EditError? {
+            do {
+                _ = try editor.edit(medication: medication, dryRun: false, change)
+                return nil
+            } catch {
+                return error as? ConfigEditor.EditError
+            }
+        }
+        guard case .noConfigDirectory(dir)? = refusal("m", { _ in }) else { Issue.record("no directory"); return }
+        try FileManager.default.createDirectory(atPath: dir + "/medications", withIntermediateDirectories: true)
+        guard case .invalidID("../../victim")? = refusal("../../victim", { _ in }) else { Issue.record("path traversal"); return }
+        let bad = refusal("m") { document in
+            var new = TOMLDocument()
+            new["name"] = .string("M")
+            new["bogus"] = .literal("1")
+            document = new
+        }
+        guard case .refused(let errors)? = bad else { Issue.record("an invalid file is refused: \(String(describing: bad))"); return }
+        #expect(errors.errors.first?.file == dir + "/medications/m.toml")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/medications/m.toml"))
     }
 }

@@ -137,7 +137,7 @@ struct DesktopNoticeTests {
             systemZone: ZoneRules.named("UTC")!).get()
         var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "evening", due: Self.at("2026-11-30T20:00:00Z")))
         record.reminders = 1
-        let event = Event(kind: .reminder, dose: record)
+        let event = Event.reminder(record, first: true, late: false, warning: false)
         let fields = Dictionary(EventFields.fields(event, config: config), uniquingKeysWith: { $1 })
         #expect(fields["DOSED_DOSE"] == "20 million units" && fields["DOSED_ROUTE"] == "intravenous")
         #expect(EventFields.message(event, config: config).hasPrefix("Time for Interferon alfa, 20 million units, intravenous"))
@@ -145,7 +145,7 @@ struct DesktopNoticeTests {
         #expect(notice.body.hasPrefix("20 million units, intravenous\n"))
         // An unscheduled take has the medication's own.
         let extra = DoseRecord(dose: DueDose(medication: "interferon", schedule: DoseID.extra, due: Self.at("2026-11-30T20:00:00Z")))
-        let extraFields = Dictionary(EventFields.fields(Event(kind: .taken, dose: extra), config: config), uniquingKeysWith: { $1 })
+        let extraFields = Dictionary(EventFields.fields(.taken(extra, stock: nil), config: config), uniquingKeysWith: { $1 })
         #expect(extraFields["DOSED_DOSE"] == "3 million units" && extraFields["DOSED_ROUTE"] == "subcutaneous")
     }
 
