@@ -3,7 +3,7 @@
 
   lateness  due time -> journal entry (__REALTIME_TIMESTAMP) and -> socket notification, p50/p99
   idle      wakeups per minute while idle (voluntary context switches of every thread) and memory
-  startup   time from exec to armed (first `status` reply) with 1,000 schedules
+  startup   time from exec to armed (first `status` reply) with 1,000 and 10,000 schedules
 
 Usage: bench/daemon_bench.py [lateness|idle|startup|all] [--desktop]
 Run `make release` first; `lateness` needs a systemd journal (scripts/with-journald.sh provides one).
@@ -214,3 +214,5 @@ if __name__ == "__main__":
     for name, fn in (("startup", startup), ("idle", idle), ("lateness", lateness)):
         if what in (name, "all"):
             fn()
+    if what == "startup":
+        startup(schedules=10_000)

@@ -137,27 +137,47 @@ public struct ReminderMachine: Sendable {
         return actions
     }
 
-    /// The earliest instant at which ``advance(to:)`` has something to do, or nil if never.
-    public func nextDeadline() -> Micros? {
+    /// What the daemon arms and shows after each step: the next deadline (``nextDeadline()``)
+    /// and the next dose due after `now` (`STATUS=`, ``upcoming(after:count:filter:)``'s first).
+    public struct Plan: Sendable, Equatable {
+        public var deadline: Micros?
+        public var next: DueDose?
+    }
+
+    /// ``Plan``, in one walk over the schedules (each re-arm would otherwise walk them twice).
+    public func plan(now: Micros) -> Plan {
         var best: Micros?
-        func consider(_ t: Micros?) { if let t, best.map({ t < $0 }) ?? true { best = t } }
         for record in records.values where record.state == .pending {
             guard let schedule = schedule(of: record) else { continue }
-            consider(nextTime(record, schedule))
+            let t = nextTime(record, schedule)
+            if best.map({ t < $0 }) ?? true { best = t }
         }
+        var next: DueDose?
         for medication in config.medications {
             for schedule in medication.schedules {
                 let lead = schedule.before.max() ?? 0
-                var times = dueTimes(medication.id, schedule, after: horizon)
-                while let due = times.next() {
-                    if records[DoseID.make(medication: medication.id, schedule: schedule.id, due: due)] == nil {
-                        consider(due - lead)
-                        break
+                var times = dueTimes(medication.id, schedule, after: min(horizon, now))
+                var armed = false
+                var shown = false
+                while !(armed && shown), let due = times.next() {
+                    if !shown, due > now {
+                        shown = true
+                        let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
+                        if next.map({ (due, medication.id, schedule.id) < ($0.due, $0.medication, $0.schedule) }) ?? true { next = dose }
+                    }
+                    if !armed, due > horizon, records[DoseID.make(medication: medication.id, schedule: schedule.id, due: due)] == nil {
+                        armed = true
+                        if best.map({ due - lead < $0 }) ?? true { best = due - lead }
                     }
                 }
             }
         }
-        return best
+        return Plan(deadline: best, next: next)
+    }
+
+    /// The earliest instant at which ``advance(to:)`` has something to do, or nil if never.
+    public func nextDeadline() -> Micros? {
+        plan(now: horizon).deadline
     }
 
     /// The next `count` doses due strictly after `after`, as this machine will remind them: with

@@ -176,11 +176,11 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// `STATUS=`: what is due, and the next dose.
-    private func statusText(now: Micros) -> String {
+    private func statusText(now: Micros, next: DueDose?) -> String {
         let config = machine.config
         let due = machine.due(at: now).count
         var text = due == 0 ? "Nothing due" : "\(due) dose(s) due"
-        if let next = machine.upcoming(after: now, count: 1).first, let medication = config.medication(next.medication) {
+        if let next, let medication = config.medication(next.medication) {
             let zone = medication.schedule(next.schedule).map(config.zone(for:)) ?? config.zone
             text += "; next: \(medication.name) at \(RFC3339.local(next.due, offset: zone.offset(at: next.due)))"
         }
@@ -189,12 +189,14 @@ public final class Daemon: @unchecked Sendable {
 
     /// Sets the one wall-clock timer to the machine's next deadline, and refreshes `STATUS=`.
     func rearm() {
-        let status = statusText(now: Self.now())
+        let now = Self.now()
+        let plan = machine.plan(now: now)
+        let status = statusText(now: now, next: plan.next)
         if status != lastStatus {
             lastStatus = status
             notifier.status(status)
         }
-        guard let deadline = machine.nextDeadline() else {
+        guard let deadline = plan.deadline else {
             timer.schedule(wallDeadline: .distantFuture)
             return
         }

@@ -80,6 +80,44 @@ struct ReminderMachineTests {
         #expect(reminder?.late == false)
     }
 
+    @Test("the plan's next dose is upcoming's first, step by step (its deadline is nextDeadline(), which every lifecycle test checks)")
+    func plan() throws {
+        let spaced = """
+            name = "Aldesleukin"
+            [[schedule]]
+            id = "course"
+            every = "8h"
+            first = 2026-11-30T08:00:00
+            anchor = "taken"
+            before = ["20m"]
+            window = "1h"
+            timezone = "UTC"
+            """
+        let config = try configuration(["interferon": Self.interferon, "aldesleukin": spaced])
+        var machine = ReminderMachine(config: config, snapshot: .init(records: [], lastAlive: at("2026-11-30T06:00:00Z")),
+                                      now: at("2026-11-30T06:00:00Z"))
+        _ = machine.start(now: at("2026-11-30T06:00:00Z"))
+        var now = at("2026-11-30T06:00:00Z")
+        var compared = 0
+        while now < at("2026-12-03T00:00:00Z") {
+            _ = machine.advance(to: now)
+            if now == at("2026-11-30T08:17:00Z") {
+                _ = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("aldesleukin"), now: now).get()
+            }
+            // Also a moment later than the last step, as the daemon re-arms after it.
+            for later in [now, now + 90 * Civil.second] {
+                let plan = machine.plan(now: later)
+                #expect(plan.deadline == machine.nextDeadline())
+                #expect(plan.next == machine.upcoming(after: later, count: 1).first, "\(RFC3339.utc(later))")
+                compared += 1
+            }
+            now += 7 * Civil.minute
+        }
+        #expect(compared > 1000)
+        // The take moved the spaced schedule: its next dose follows the take, not `first`.
+        #expect(machine.plan(now: at("2026-11-30T09:00:00Z")).next?.due != nil)
+    }
+
     @Test("what falls due is told before it is saved; answers, refills and reloads once saved")
     func tellingOrder() throws {
         var machine = try Self.machine(now: "2026-11-30T19:59:00Z")
