@@ -124,9 +124,11 @@ public struct ReminderMachine: Sendable {
         introduce(through: now, into: &actions)
         // Only pending doses need a step: the work per tick follows what is open, not how many
         // answers the machine remembers (2,000 takes in a day must not slow every reminder).
-        let pending = records.filter { $0.value.state == .pending }
-            .sorted { ($0.value.dose.due, $0.key) < ($1.value.dose.due, $1.key) }
-        for (id, _) in pending {
+        // Ids and due times only: copying hundreds of open records each tick made reminders late.
+        var pending: [(due: Micros, id: String)] = []
+        for (id, record) in records where record.state == .pending { pending.append((record.dose.due, id)) }
+        pending.sort { ($0.due, $0.id) < ($1.due, $1.id) }
+        for (_, id) in pending {
             step(id, now: now, into: &actions)
         }
         horizon = max(horizon, now)
@@ -192,6 +194,11 @@ public struct ReminderMachine: Sendable {
         config.runsOut(medication, stock: stock, after: after) { lastTaken[$0 + "/" + $1] }
     }
 
+    /// How many doses are due now (their window open, unanswered).
+    public func dueCount(at now: Micros) -> Int {
+        records.values.reduce(0) { $0 + ($1.state == .pending && $1.dose.due <= now ? 1 : 0) }
+    }
+
     /// Doses due now (their window open, unanswered), earliest first.
     public func due(at now: Micros) -> [DoseRecord] {
         records.values.filter { $0.state == .pending && $0.dose.due <= now }.sorted { $0.dose.due < $1.dose.due }
@@ -202,8 +209,13 @@ public struct ReminderMachine: Sendable {
                  lastTaken: lastTaken[medication + "/" + schedule.id])
     }
 
+    /// The record's schedule, found in place (copying its medication on every look-up cost more
+    /// than the step that needs it).
     func schedule(of record: DoseRecord) -> Schedule? {
-        config.medication(record.dose.medication)?.schedule(record.dose.schedule)
+        guard let m = config.medications.firstIndex(where: { $0.id == record.dose.medication }),
+              let s = config.medications[m].schedules.firstIndex(where: { $0.id == record.dose.schedule })
+        else { return nil }
+        return config.medications[m].schedules[s]
     }
 
     /// Adds records for doses whose first event (pre-reminder or reminder) is at or before `now`.

@@ -178,7 +178,7 @@ public final class Daemon: @unchecked Sendable {
     /// `STATUS=`: what is due, and the next dose.
     private func statusText(now: Micros, next: DueDose?) -> String {
         let config = machine.config
-        let due = machine.due(at: now).count
+        let due = machine.dueCount(at: now)
         var text = due == 0 ? "Nothing due" : "\(due) dose(s) due"
         if let next, let medication = config.medication(next.medication) {
             let zone = medication.schedule(next.schedule).map(config.zone(for:)) ?? config.zone
@@ -203,7 +203,8 @@ public final class Daemon: @unchecked Sendable {
         var spec = timespec()
         spec.tv_sec = Int(Civil.floorDiv(deadline, Civil.second))
         spec.tv_nsec = Int((deadline - Micros(spec.tv_sec) * Civil.second) * 1000)
-        timer.schedule(wallDeadline: DispatchWallTime(timespec: spec), leeway: .microseconds(500))
+        // No leeway: a reminder is due at its instant, and one timer costs nothing to be exact.
+        timer.schedule(wallDeadline: DispatchWallTime(timespec: spec), leeway: .nanoseconds(0))
     }
 
     /// Saves what the actions save (one transaction) and tells their events in the order each

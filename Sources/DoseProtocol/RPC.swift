@@ -109,6 +109,12 @@ public struct EncodedJSON: Sendable {
         encode = { (try? RPCMessage.text(produce())) ?? "null" }
     }
 
+    /// A dose's JSON, written by hand when asked for (the same text as the encoder's, without
+    /// its cost): what a reminder's subscribers and an answer's reply carry.
+    public init(_ message: DoseMessage) {
+        encode = { message.jsonText() }
+    }
+
     /// JSON text written by hand; it must be valid JSON.
     public init(raw: String) {
         encode = { raw }

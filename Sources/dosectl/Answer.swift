@@ -134,6 +134,7 @@ extension Dosectl {
     /// `dosectl take`.
     struct Take: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "take",
             abstract: "Record a dose as taken (through dosed when it runs, else directly in the history).")
 
         @OptionGroup var global: GlobalOptions
@@ -162,7 +163,7 @@ extension Dosectl {
 
     /// `dosectl skip`.
     struct Skip: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a dose as skipped.")
+        static let configuration = CommandConfiguration(commandName: "skip", abstract: "Record a dose as skipped.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
@@ -179,6 +180,7 @@ extension Dosectl {
     /// `dosectl hold`: a dose the care team withheld (SPEC 10).
     struct Hold: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "hold",
             abstract: "Record a dose as held: withheld by the care team, never reminded, not counted in adherence.",
             discussion: "With a medication, the dose due now, else its next one; with a dose id, any dose to come.")
 
@@ -196,7 +198,7 @@ extension Dosectl {
 
     /// `dosectl snooze`.
     struct Snooze: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Postpone a due dose's reminder (never past its window).")
+        static let configuration = CommandConfiguration(commandName: "snooze", abstract: "Postpone a due dose's reminder (never past its window).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
@@ -238,6 +240,7 @@ extension Dosectl {
     /// `dosectl stock`.
     struct Stock: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stock",
             abstract: "Show the doses on hand, or record a new count or a refill in the history.")
 
         @OptionGroup var global: GlobalOptions
@@ -286,7 +289,7 @@ extension Dosectl {
 
     /// `dosectl status`.
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The daemon's status and what is due now.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "The daemon's status and what is due now.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the status object (SPEC 6) and nothing else.") var json = false
@@ -313,7 +316,7 @@ extension Dosectl {
 
     /// `dosectl watch`.
     struct Watch: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stream events live until interrupted.")
+        static let configuration = CommandConfiguration(commandName: "watch", abstract: "Stream events live until interrupted.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "One notification object per line.") var json = false
@@ -344,6 +347,7 @@ extension Dosectl {
     /// `dosectl amend`: corrects an answer, keeping the old one in the audit trail (SPEC 10).
     struct Amend: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "amend",
             abstract: "Correct a dose's answer, with a reason (the earlier answer stays in the audit trail).",
             discussion: """
                 --state open reopens a dose whose window is still open (its reminders resume from now), \
@@ -441,6 +445,7 @@ extension Dosectl {
     /// `dosectl undo`: takes back this uid's last answer of the last 15 minutes (SPEC 10).
     struct Undo: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "undo",
             abstract: "Take back your last answer of the last 15 minutes: the dose is due again, or an unscheduled take is withdrawn.")
 
         @OptionGroup var global: GlobalOptions

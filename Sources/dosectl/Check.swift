@@ -6,6 +6,7 @@ extension Dosectl {
     /// `dosectl check`: validates the configuration.
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate the configuration; print a summary, or every error as FILE:LINE:COLUMN.")
 
         @OptionGroup var global: GlobalOptions

@@ -82,6 +82,7 @@ extension Dosectl {
     /// `dosectl med add | edit | remove`.
     struct Med: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "med",
             abstract: "Add, change or remove a medication (its file in medications/).",
             subcommands: [Add.self, Edit.self, Remove.self])
 
@@ -109,7 +110,7 @@ extension Dosectl {
         }
 
         struct Add: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add a medication.")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a medication.")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id ([a-z0-9][a-z0-9_-]*), its file name.") var id: String
@@ -131,7 +132,7 @@ extension Dosectl {
         }
 
         struct Edit: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Change a medication's name, dose, route, sites or stock.")
+            static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change a medication's name, dose, route, sites or stock.")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id.") var id: String
@@ -148,7 +149,7 @@ extension Dosectl {
         }
 
         struct Remove: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a medication (its history is kept).")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a medication (its history is kept).")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "The medication id.") var id: String
@@ -223,7 +224,7 @@ extension Dosectl {
         }
 
         struct Add: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add a schedule.")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a schedule.")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
@@ -254,7 +255,7 @@ extension Dosectl {
         }
 
         struct Edit: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Change a schedule: the given settings replace the old ones.")
+            static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change a schedule: the given settings replace the old ones.")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
@@ -272,7 +273,7 @@ extension Dosectl {
         }
 
         struct Remove: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a schedule (its history is kept).")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a schedule (its history is kept).")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var edit: EditFlags
             @Argument(help: "MED/SCHED.") var target: String
@@ -297,7 +298,7 @@ extension Dosectl {
 
     /// `dosectl pause`.
     struct Pause: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pause a medication's schedules (or one), until a date or until resumed.")
+        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a medication's schedules (or one), until a date or until resumed.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String
@@ -328,7 +329,7 @@ extension Dosectl {
 
     /// `dosectl resume`.
     struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resume paused schedules.")
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume paused schedules.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String

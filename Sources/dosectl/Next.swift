@@ -8,6 +8,7 @@ extension Dosectl {
     /// `dosectl next`: the coming doses, from the configuration alone.
     struct Next: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "next",
             abstract: "Show the next doses due, from the configuration alone (no daemon needed).")
 
         @OptionGroup var global: GlobalOptions
