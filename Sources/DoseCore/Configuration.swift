@@ -82,13 +82,20 @@ public struct Configuration: Sendable {
         }
     }
 
-    /// What `dose` shows of its medication and schedule, read in place (a listing shows
-    /// thousands of doses: copying the medication for each costs more than the rest).
+    /// Where `dose`'s medication and schedule stand in ``medications``, found without copying
+    /// either (a listing shows thousands of doses and every tick looks up each open one; copying
+    /// a medication for each costs more than the rest). Nil when the medication is gone.
+    func position(of dose: DueDose) -> (medication: Int, schedule: Int?)? {
+        guard let m = medications.firstIndex(where: { $0.id == dose.medication }) else { return nil }
+        return (m, medications[m].schedules.firstIndex(where: { $0.id == dose.schedule }))
+    }
+
+    /// What `dose` shows of its medication and schedule, read in place.
     public func shown(_ dose: DueDose) -> Shown {
-        guard let m = medications.firstIndex(where: { $0.id == dose.medication }) else {
+        guard let (m, schedule) = position(of: dose) else {
             return Shown(name: dose.medication, dose: nil, route: nil, zone: zone, window: nil)
         }
-        guard let s = medications[m].schedules.firstIndex(where: { $0.id == dose.schedule }) else {
+        guard let s = schedule else {
             return Shown(name: medications[m].name, dose: medications[m].dose, route: medications[m].route, zone: zone, window: nil)
         }
         return Shown(name: medications[m].name, dose: medications[m].schedules[s].dose ?? medications[m].dose,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Who gave an answer or a correction, and through what (SPEC 10).
 public struct Origin: Sendable, Equatable {
     /// The channels an answer comes through.
@@ -107,7 +109,7 @@ extension ReminderMachine {
     /// - Parameter stored: the dose's record in the history, when this machine no longer holds it.
     public mutating func amend(_ id: String, to correction: Correction, reason: String, stored: DoseRecord?,
                                now: Micros, by origin: Origin) -> Result<(DoseRecord, [Action]), AnswerError> {
-        let reason = reason.trimmingWhitespace
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else {
             return .failure(AnswerError(code: .invalid, message: "a correction needs a reason (--reason TEXT)"))
         }
@@ -149,9 +151,11 @@ extension ReminderMachine {
         let id = old.id
         let medication = old.dose.medication
         var record = old
-        var state: Change.State
         func refuse(_ message: String, _ code: AnswerError.Code = .invalid) -> Result<(DoseRecord, [Action]), AnswerError> {
             .failure(AnswerError(code: code, message: message))
+        }
+        if old.isExtra, correction == .skipped || correction == .held || correction == .missed {
+            return refuse("\(id) was taken outside its schedule: correct its time (--state taken --at TIME) or withdraw it (--state open)")
         }
         switch correction {
         case .taken(let at, let site):
@@ -163,20 +167,12 @@ extension ReminderMachine {
             record.state = .taken
             record.answeredAt = when
             record.site = site ?? (old.state == .taken ? old.site : nil) ?? suggestedSite(medication)
-            state = .taken
         case .skipped, .held:
-            guard !old.isExtra else {
-                return refuse("\(id) was taken outside its schedule: correct its time (--state taken --at TIME) or withdraw it (--state open)")
-            }
             let target: DoseRecord.State = correction == .held ? .held : .skipped
             guard old.state != target else { return refuse("\(id) is already \(target.rawValue); nothing to change") }
             record.state = target
             record.answeredAt = now
-            state = correction == .held ? .held : .skipped
         case .missed:
-            guard !old.isExtra else {
-                return refuse("\(id) was taken outside its schedule: correct its time (--state taken --at TIME) or withdraw it (--state open)")
-            }
             guard old.state != .missed else { return refuse("\(id) is already missed; nothing to change") }
             let closes = old.closes ?? schedule(of: old).map { old.dose.due + $0.window } ?? old.dose.due
             guard closes <= now else {
@@ -184,7 +180,6 @@ extension ReminderMachine {
             }
             record.state = .missed
             record.answeredAt = closes
-            state = .missed
         case .open:
             if old.isExtra {
                 return .success(withdraw(old, reason: reason, now: now, by: origin))
@@ -207,7 +202,6 @@ extension ReminderMachine {
             record.escalated = false
             record.late = false
             record.closes = closes
-            state = .open
         }
         record.snoozedUntil = nil
         record.reason = reason
@@ -215,11 +209,9 @@ extension ReminderMachine {
         records[id] = record
         recount(record.dose, removing: old.state == .taken ? old.answeredAt : nil,
                 adding: record.state == .taken ? record.answeredAt : nil, site: record.state == .taken ? record.site : nil)
-        var change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)
-        change.state = state
-        change.reason = reason
+        let change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)
         let delta = (old.state == .taken ? 1 : 0) - (record.state == .taken ? 1 : 0)
-        let moved = moveStock(medication, by: delta, now: now) { .amended(record, state: state, reason: reason, stock: $0) }
+        let moved = moveStock(medication, by: delta, now: now) { .amended(record, state: change.state, reason: reason, stock: $0) }
         return .success((record, [.save(record), .log(change)] + moved))
     }
 
@@ -253,14 +245,5 @@ extension ReminderMachine {
     public mutating func restoreTakes(lastTaken: [String: Micros], takes: [String: [Micros]]) {
         self.lastTaken = lastTaken
         self.takes = takes
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces, tabs and line breaks.
-    var trimmingWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0.isWhitespace }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

@@ -57,9 +57,8 @@ public enum Regimen {
 
     /// `20:00`, or `20:00:30` with seconds.
     static func clock(_ seconds: Int) -> String {
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let text = two(seconds / 3600) + ":" + two(seconds / 60 % 60)
-        return seconds % 60 == 0 ? text : text + ":" + two(seconds % 60)
+        let text = RFC3339.pad(seconds / 3600, 2) + ":" + RFC3339.pad(seconds / 60 % 60, 2)
+        return seconds % 60 == 0 ? text : text + ":" + RFC3339.pad(seconds % 60, 2)
     }
 
     /// "1 hour 30 minutes", "24 hours", "3 days", "1 week": whole hours up to two days stay hours.

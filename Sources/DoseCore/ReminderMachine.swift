@@ -165,7 +165,7 @@ public struct ReminderMachine: Sendable {
                     if !shown, due > now {
                         shown = true
                         let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
-                        if next.map({ (due, medication.id, schedule.id) < ($0.due, $0.medication, $0.schedule) }) ?? true { next = dose }
+                        if next.map({ Configuration.precedes(dose, $0) }) ?? true { next = dose }
                     }
                     if !armed, due > horizon, records[DoseID.make(medication: medication.id, schedule: schedule.id, due: due)] == nil {
                         armed = true
@@ -209,12 +209,9 @@ public struct ReminderMachine: Sendable {
                  lastTaken: lastTaken[medication + "/" + schedule.id])
     }
 
-    /// The record's schedule, found in place (copying its medication on every look-up cost more
-    /// than the step that needs it).
+    /// The record's schedule, found in place (``Configuration/position(of:)``).
     func schedule(of record: DoseRecord) -> Schedule? {
-        guard let m = config.medications.firstIndex(where: { $0.id == record.dose.medication }),
-              let s = config.medications[m].schedules.firstIndex(where: { $0.id == record.dose.schedule })
-        else { return nil }
+        guard let (m, s) = config.position(of: record.dose), let s else { return nil }
         return config.medications[m].schedules[s]
     }
 

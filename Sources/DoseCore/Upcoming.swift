@@ -102,7 +102,9 @@ extension Configuration {
         return result
     }
 
-    private static func precedes(_ a: DueDose, _ b: DueDose) -> Bool {
+    /// The order of ``upcoming(after:count:until:filter:lastTaken:)``: by time, ties by
+    /// medication, then schedule.
+    static func precedes(_ a: DueDose, _ b: DueDose) -> Bool {
         (a.due, a.medication, a.schedule) < (b.due, b.medication, b.schedule)
     }
 }

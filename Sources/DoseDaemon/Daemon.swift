@@ -110,7 +110,7 @@ public final class Daemon: @unchecked Sendable {
         try queue.sync {
             timer.setEventHandler { [unowned self] in self.tick() }
             let now = Self.now()
-            try store.noteSchedulesSeen(scheduleKeys(machine.config), at: now)
+            try store.noteSchedulesSeen(of: machine.config, at: now)
             let loaded = Event.configLoaded(summary: summary(machine.config))
             perform(machine.start(now: now) + [.emit(loaded)] + configErrors(startErrors), alive: now)
             startErrors = nil
@@ -276,7 +276,7 @@ public final class Daemon: @unchecked Sendable {
         let load = ConfigDirectory.load(paths.config, previous: machine.config)
         let config = load.configuration
         let now = Self.now()
-        try? store.noteSchedulesSeen(scheduleKeys(config), at: now)
+        try? store.noteSchedulesSeen(of: config, at: now)
         let loaded = Event.configLoaded(summary: summary(config))
         // The takes the new as-needed limits look back over, from the history.
         let takes = config.asNeededLookback.flatMap { try? store.takes(since: now - $0) } ?? [:]
@@ -296,10 +296,6 @@ public final class Daemon: @unchecked Sendable {
             let kept = load.kept.contains(path) ? "\n(its previous version stays in force)" : "\n(left out until fixed)"
             return .emit(.configError(load.errors.filter { $0.file == path }.map(\.description).joined(separator: "\n") + kept))
         }
-    }
-
-    private func scheduleKeys(_ config: Configuration) -> [(String, String)] {
-        config.medications.flatMap { m in m.schedules.map { (m.id, $0.id) } }
     }
 
     private func summary(_ config: Configuration) -> String {

@@ -197,15 +197,10 @@ extension Daemon: SocketDelegate {
         case .take:
             return params(request, as: RPCParams.Take.self).flatMap { p in
                 origin(connection, p.channel).flatMap { origin in target(p.dose, p.medication).flatMap { target in
-                    var at: Micros?
-                    if let text = p.at {
-                        guard let parsed = TimeInput.parse(text, zone: config.zone, now: now) else {
-                            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text)"))
-                        }
-                        at = parsed
+                    instant(p.at, zone: config.zone, now: now).flatMap { at in
+                        answer(.take(at: at, site: p.site, note: p.note), for: target, now: now, force: p.force ?? false, by: origin)
+                            .map(message)
                     }
-                    return answer(.take(at: at, site: p.site, note: p.note), for: target, now: now, force: p.force ?? false,
-                                  by: origin).map(message)
                 } }
             }
         case .skip, .hold:
@@ -217,14 +212,7 @@ extension Daemon: SocketDelegate {
             }
         case .amend:
             return params(request, as: RPCParams.Amend.self).flatMap { p in
-                origin(connection, p.channel).flatMap { origin in
-                    var at: Micros?
-                    if let text = p.at {
-                        guard let parsed = TimeInput.parse(text, zone: config.zone, now: now) else {
-                            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text)"))
-                        }
-                        at = parsed
-                    }
+                origin(connection, p.channel).flatMap { origin in instant(p.at, zone: config.zone, now: now).flatMap { at in
                     guard let correction = ReminderMachine.Correction.parse(p.state, at: at, site: p.site) else {
                         return .failure(RPCError(code: RPCErrorCode.invalidParams,
                                                  message: "'state' must be \(ReminderMachine.Correction.names), not '\(p.state)'"))
@@ -233,10 +221,10 @@ extension Daemon: SocketDelegate {
                         return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' and 'site' go with the state 'taken' only"))
                     }
                     return commit(correcting: true) { machine in
-                        let stored = machine.records[p.dose] == nil ? try? self.store.record(p.dose) : nil
+                        let stored = try? self.store.record(p.dose, ifForgottenBy: machine)
                         return machine.amend(p.dose, to: correction, reason: p.reason, stored: stored, now: now, by: origin)
                     }.map(message)
-                }
+                } }
             }
         case .undo:
             return params(request, as: RPCParams.Undo.self).flatMap { p in
@@ -248,7 +236,7 @@ extension Daemon: SocketDelegate {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not read the history: \(error)"))
                     }
                     return commit(correcting: true) { machine in
-                        let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? try? self.store.record($0.answer.dose.id) : nil }
+                        let stored = last.flatMap { try? self.store.record($0.answer.dose.id, ifForgottenBy: machine) }
                         return machine.undo(last, stored: stored, now: now, by: origin)
                     }.map { EncodedJSON(UndoResult($0, config: config, now: now)) }
                 }
@@ -286,6 +274,15 @@ extension Daemon: SocketDelegate {
         case .reload:
             return reload().map { EncodedJSON(raw: #"{"schedules":\#($0)}"#) }
         }
+    }
+
+    /// An `at` param as an instant (nil when absent).
+    private func instant(_ text: String?, zone: ZoneRules, now: Micros) -> Result<Micros?, RPCError> {
+        guard let text else { return .success(nil) }
+        guard let instant = TimeInput.parse(text, zone: zone, now: now) else {
+            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text)"))
+        }
+        return .success(instant)
     }
 
     private func target(_ dose: String?, _ medication: String?) -> Result<ReminderMachine.Target, RPCError> {

@@ -342,13 +342,15 @@ public final class HistoryStore: Sendable {
         try writer.write { db in try MetaRow(key: MetaRow.lastAlive, value: instant).upsert(db) }
     }
 
-    /// Records when each schedule was first seen (kept if already known).
-    public func noteSchedulesSeen(_ keys: [(String, String)], at instant: Micros) throws {
+    /// Records when each schedule of `config` was first seen (kept if already known).
+    public func noteSchedulesSeen(of config: DoseCore.Configuration, at instant: Micros) throws {
         try writer.write { db in
-            for (medication, schedule) in keys {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO scheduleSeen (medication, schedule, firstSeen) VALUES (?, ?, ?)",
-                    arguments: [medication, schedule, instant])
+            for medication in config.medications {
+                for schedule in medication.schedules {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO scheduleSeen (medication, schedule, firstSeen) VALUES (?, ?, ?)",
+                        arguments: [medication.id, schedule.id, instant])
+                }
             }
         }
     }
@@ -358,6 +360,12 @@ public final class HistoryStore: Sendable {
     /// The record of a dose, if any.
     public func record(_ id: String) throws -> DoseRecord? {
         try writer.read { db in try DoseRow.fetchOne(db, key: id)?.record }
+    }
+
+    /// The stored record of dose `id` when `machine` no longer holds it (what `amend` and `undo`
+    /// need beside the machine's own records); nil when the machine has it.
+    public func record(_ id: String, ifForgottenBy machine: ReminderMachine) throws -> DoseRecord? {
+        machine.records[id] == nil ? try record(id) : nil
     }
 
     /// Records of doses due in `[since, until)`, optionally of one medication, in due order.

@@ -48,7 +48,7 @@ struct Answering {
         do {
             let store = try HistoryStore(path: global.paths.history,
                                          directoryMode: global.system ? 0o750 : 0o700)
-            try store.noteSchedulesSeen(config.medications.flatMap { m in m.schedules.map { (m.id, $0.id) } }, at: currentInstant())
+            try store.noteSchedulesSeen(of: config, at: currentInstant())
             return store
         } catch {
             throw Failure(message: "dosectl: \(error)")
@@ -147,13 +147,7 @@ extension Dosectl {
 
         func run() throws {
             let answering = try Answering(global: global)
-            var when: Micros?
-            if let at {
-                guard let parsed = TimeInput.parse(at, zone: answering.config.zone, now: currentInstant()) else {
-                    throw Failure(message: "dosectl take: --at '\(at)' is not a time: use \(TimeInput.expected())", code: ExitStatus.usage)
-                }
-                when = parsed
-            }
+            let when = try at.map { try instant($0, option: "--at", command: "take", zone: answering.config.zone, now: currentInstant()) }
             let params = RPCParams.Take(at: when.map(RFC3339.utc), site: site, note: note, force: force ? true : nil)
             let dose = try answering.answer(target, rpc: .take, params: params, local: .take(at: when, site: site, note: note),
                                             force: force)
@@ -418,13 +412,7 @@ extension Dosectl {
         func run() throws {
             let answering = try Answering(global: try global)
             let now = currentInstant()
-            var when: Micros?
-            if let at {
-                guard let parsed = TimeInput.parse(at, zone: answering.config.zone, now: now) else {
-                    throw Failure(message: "dosectl amend: --at '\(at)' is not a time: use \(TimeInput.expected())", code: ExitStatus.usage)
-                }
-                when = parsed
-            }
+            let when = try at.map { try instant($0, option: "--at", command: "amend", zone: answering.config.zone, now: now) }
             let message: DoseMessage
             if let client = answering.daemon {
                 let params = RPCParams.Amend(dose: dose, state: state, at: when.map(RFC3339.utc), site: site, reason: reason,
@@ -433,7 +421,7 @@ extension Dosectl {
             } else {
                 let correction = ReminderMachine.Correction.parse(state, at: when, site: site)!
                 let record = try answering.offline("amend") { machine, store, now in
-                    let stored = machine.records[dose] == nil ? try store.record(dose) : nil
+                    let stored = try store.record(dose, ifForgottenBy: machine)
                     return machine.amend(dose, to: correction, reason: reason, stored: stored, now: now, by: Answering.origin)
                 }
                 message = DoseMessage(record, config: answering.config, now: now)
@@ -459,7 +447,7 @@ extension Dosectl {
             } else {
                 let record = try answering.offline("undo") { machine, store, now in
                     let last = try store.lastAnswer(uid: getuid(), since: now - ReminderMachine.undoWindow)
-                    let stored = last.flatMap { machine.records[$0.answer.dose.id] == nil ? $0.answer.dose.id : nil }.flatMap { try? store.record($0) }
+                    let stored = last.flatMap { try? store.record($0.answer.dose.id, ifForgottenBy: machine) }
                     return machine.undo(last, stored: stored, now: now, by: Answering.origin)
                 }
                 result = UndoResult(record, config: answering.config, now: currentInstant())

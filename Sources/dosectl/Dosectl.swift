@@ -78,6 +78,17 @@ struct Failure: Error {
     var code: Int32 = ExitStatus.failure
 }
 
+/// The instant a time option (`--at`, `--from`, `--until`, `--since`) names, read in `zone`; a
+/// usage error naming the forms it takes otherwise. `allowsDuration`: also `30d` for 30 days ago.
+func instant(_ text: String, option: String, command: String, zone: ZoneRules, now: Micros,
+             allowsDuration: Bool = false) throws -> Micros {
+    guard let instant = TimeInput.parse(text, zone: zone, now: now, allowsDuration: allowsDuration) else {
+        throw Failure(message: "dosectl \(command): \(option) '\(text)' is not a time: use \(TimeInput.expected(allowsDuration: allowsDuration))",
+                      code: ExitStatus.usage)
+    }
+    return instant
+}
+
 /// `--config`, `--state`, `--socket`, `--system`: the same in every subcommand and in dosed.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Config directory (default: $XDG_CONFIG_HOME/dosed or /etc/dosed).")

@@ -35,35 +35,19 @@ extension Dosectl {
         func validate() throws {
             if let count, !(0...Limits.listing).contains(count) { throw ValidationError(Limits.message("-n", 0...Limits.listing, count)) }
             if json && ics { throw ValidationError("give at most one of --json and --ics") }
-            if let target {
-                let filter = ScheduleFilter(parsing: target)
-                guard let medication = filter.medication, ConfigDecoder.isValidID(medication),
-                      filter.schedule.map(ConfigDecoder.isValidID) ?? true
-                else { throw ValidationError("'\(target)' is not MED or MED/SCHED") }
-            }
+            if let target { _ = try MedicationTarget(target) }
         }
 
         func run() throws {
             let config = try global.loadConfiguration()
             let now = currentInstant()
-            var after = now
-            if let from {
-                guard let instant = TimeInput.parse(from, zone: config.zone, now: now) else {
-                    throw Failure(message: "dosectl next: --from '\(from)' is not a time: use \(TimeInput.expected())",
-                                  code: ExitStatus.usage)
-                }
-                after = instant
-            }
+            let after = try from.map { try instant($0, option: "--from", command: "next", zone: config.zone, now: now) } ?? now
             var until = Micros.max
             if let text = self.until {
-                guard let instant = TimeInput.parse(text, zone: config.zone, now: now) else {
-                    throw Failure(message: "dosectl next: --until '\(text)' is not a time: use \(TimeInput.expected())",
-                                  code: ExitStatus.usage)
-                }
-                guard instant >= after else {
+                until = try instant(text, option: "--until", command: "next", zone: config.zone, now: now)
+                guard until >= after else {
                     throw Failure(message: "dosectl next: --until is before \(from == nil ? "now" : "--from")", code: ExitStatus.usage)
                 }
-                until = instant
             }
             // With --until alone, every dose up to it (as many as one listing shows).
             let count = self.count ?? (self.until == nil ? 10 : Limits.listing)

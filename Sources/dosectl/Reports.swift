@@ -145,12 +145,8 @@ struct Reports {
     /// `--since`/`--until` as instants (usage errors when malformed or reversed).
     static func period(since: String?, until: String?, defaultSince: Micros?, zone: ZoneRules, now: Micros,
                        command: String) throws -> (Micros, Micros) {
-        func parse(_ text: String, _ flag: String) throws -> Micros {
-            guard let instant = TimeInput.parse(text, zone: zone, now: now, allowsDuration: flag == "--since") else {
-                throw Failure(message: "dosectl \(command): \(flag) '\(text)' is not a time: use \(TimeInput.expected(allowsDuration: flag == "--since"))",
-                              code: ExitStatus.usage)
-            }
-            return instant
+        func parse(_ text: String, _ option: String) throws -> Micros {
+            try instant(text, option: option, command: command, zone: zone, now: now, allowsDuration: option == "--since")
         }
         let end = try until.map { try parse($0, "--until") } ?? now
         // Without --since, the period starts at the default or, if --until is earlier, there.

@@ -101,7 +101,7 @@ struct ReminderMachineTests {
         var compared = 0
         while now < at("2026-12-03T00:00:00Z") {
             _ = machine.advance(to: now)
-            if now == at("2026-11-30T08:17:00Z") {
+            if now == at("2026-11-30T08:20:00Z") {  // a step: 06:00 + 20 × 7 min
                 _ = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("aldesleukin"), now: now).get()
             }
             // Also a moment later than the last step, as the daemon re-arms after it.
@@ -114,8 +114,9 @@ struct ReminderMachineTests {
             now += 7 * Civil.minute
         }
         #expect(compared > 1000)
-        // The take moved the spaced schedule: its next dose follows the take, not `first`.
-        #expect(machine.plan(now: at("2026-11-30T09:00:00Z")).next?.due != nil)
+        // The take at 08:20 moved the spaced schedule: its next dose follows the take, not `first`.
+        #expect(machine.upcoming(after: at("2026-11-30T09:00:00Z"), count: 1).first
+            == DueDose(medication: "aldesleukin", schedule: "course", due: at("2026-11-30T16:20:00Z")))
     }
 
     @Test("what falls due is told before it is saved; answers, refills and reloads once saved")
@@ -136,8 +137,9 @@ struct ReminderMachineTests {
         let take = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"),
                                       now: at("2026-12-02T20:01:00Z")).get()
         #expect(order(take.1) == ["emit taken"])
-        let refill = try machine.refill("interferon", amount: 10, add: true, now: at("2026-12-02T20:02:00Z")).get()
-        #expect(order(refill).allSatisfy { $0.hasPrefix("emit") })
+        // A count at `refill_at` raises its low-stock alert once saved.
+        let refill = try machine.refill("interferon", amount: 2, add: false, now: at("2026-12-02T20:02:00Z")).get()
+        #expect(order(refill) == ["emit low-stock"])
     }
 
     @Test("take answers the due dose, records the site, counts stock down; no more reminders")
