@@ -156,8 +156,12 @@ private struct Parser {
 
     private mutating func dayName() throws(CalendarSyntaxError) -> UInt8? {
         for (name, number) in Self.dayNames {
-            let end = index + name.count
-            guard end <= length, String(chars[index..<end]).lowercased() == name else { continue }
+            // Compared in place, ASCII case folded as systemd's strncasecmp (no lower-cased copy
+            // for each of the fourteen names at each weekday).
+            let end = index + name.utf8.count
+            guard end <= length,
+                  zip(name.utf8, chars[index..<end]).allSatisfy({ letter, char in char.asciiValue.map { $0 | 0x20 } == letter })
+            else { continue }
             if end < length, !"-.., ".contains(chars[end]) {
                 throw error("unknown weekday '\(String(chars[index..<end]))\(chars[end])…'")
             }

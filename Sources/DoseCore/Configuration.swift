@@ -218,7 +218,7 @@ public struct SourceFile: Sendable {
 
     /// The file name without directory and `.toml`.
     public var stem: String {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
+        let name = path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path[...]
+        return String(name.hasSuffix(".toml") ? name.dropLast(5) : name)
     }
 }

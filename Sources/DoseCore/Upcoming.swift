@@ -76,13 +76,16 @@ extension Configuration {
         lastTaken: (String, String) -> Micros? = { _, _ in nil }
     ) -> [DueDose] {
         var streams: [(dose: DueDose, times: DueTimes)] = []
-        for medication in medications {
-            for schedule in medication.schedules where filter.includes(medication.id, schedule.id) {
+        // Read in place: copying each medication to test the filter made `check` and `list`
+        // (one call per schedule) quadratic in the number of medications.
+        for m in medications.indices where filter.medication == nil || filter.medication == medications[m].id {
+            for s in medications[m].schedules.indices where filter.includes(medications[m].id, medications[m].schedules[s].id) {
+                let schedule = medications[m].schedules[s]
                 var times = DueTimes(
                     schedule: schedule, zone: zone(for: schedule), after: after,
-                    lastTaken: lastTaken(medication.id, schedule.id))
+                    lastTaken: lastTaken(medications[m].id, schedule.id))
                 if let due = times.next() {
-                    streams.append((DueDose(medication: medication.id, schedule: schedule.id, due: due), times))
+                    streams.append((DueDose(medication: medications[m].id, schedule: schedule.id, due: due), times))
                 }
             }
         }
@@ -100,6 +103,14 @@ extension Configuration {
             }
         }
         return result
+    }
+
+    /// The first dose of one of `medication`'s schedules due after `after`: what
+    /// ``upcoming(after:count:until:filter:lastTaken:)`` gives first for a filter naming that
+    /// schedule, without walking the others (`check` and `list` ask it of every schedule).
+    public func next(of schedule: Schedule, medication: String, after: Micros, lastTaken: Micros? = nil) -> DueDose? {
+        var times = DueTimes(schedule: schedule, zone: zone(for: schedule), after: after, lastTaken: lastTaken)
+        return times.next().map { DueDose(medication: medication, schedule: schedule.id, due: $0) }
     }
 
     /// The order of ``upcoming(after:count:until:filter:lastTaken:)``: by time, ties by

@@ -105,7 +105,7 @@ public struct EncodedJSON: Sendable {
     }
 
     /// The JSON of what `produce` makes, made and encoded when `text` is asked for.
-    public init<T: Encodable>(producing produce: @escaping @Sendable () -> T) {
+    public init<T: Encodable & SendableMetatype>(producing produce: @escaping @Sendable () -> T) {
         encode = { (try? RPCMessage.text(produce())) ?? "null" }
     }
 

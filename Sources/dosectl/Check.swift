@@ -26,7 +26,7 @@ extension Dosectl {
                 if let rule = medication.asNeeded { output("    \(Presentation.limits(rule))") }
                 for schedule in medication.schedules {
                     let zone = config.zone(for: schedule)
-                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id)).first
+                    let next = config.next(of: schedule, medication: medication.id, after: now)
                     let when = next.map { "next " + Presentation.localTime($0.due, zone: zone) } ?? "no dose to come"
                     output("    \(schedule.id): \(Presentation.timing(medication.scheduleTexts[schedule.id])) — \(when)")
                 }

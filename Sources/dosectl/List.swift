@@ -79,8 +79,8 @@ extension Dosectl {
             for medication in config.medications {
                 var schedules: [ScheduleEntry] = []
                 for schedule in medication.schedules {
-                    let next = config.upcoming(after: now, count: 1, filter: .init(medication: medication.id, schedule: schedule.id),
-                                               lastTaken: lastTaken)
+                    let next = config.next(of: schedule, medication: medication.id, after: now,
+                                           lastTaken: lastTaken(medication.id, schedule.id)).map { [$0] } ?? []
                     schedules.append(ScheduleEntry(
                         id: schedule.id, text: medication.scheduleTexts[schedule.id]!,
                         paused: schedule.paused || schedule.pausedUntil.map { $0.instant(in: config.zone(for: schedule)) > now } == true,

@@ -1,4 +1,5 @@
 import DoseCore
+import Foundation
 import Testing
 
 /// Defects found when dosed was tried as a new user would and attacked as a tester would
@@ -37,6 +38,30 @@ struct RobustnessTests {
         #expect(reloaded.configuration.medications.map(\.id) == ["interferon", "paracetamol"])
         #expect(reloaded.kept == ["medications/paracetamol.toml"])
         #expect(!reloaded.isValid)
+    }
+
+    @Test("a large config dir (decoded on every core) loads exactly as its files one by one, in id order")
+    func largeDirectory() throws {
+        // Given 300 medication files, given in reverse order, every seventh with a typo
+        let files = (0..<300).reversed().map { i in
+            SourceFile(path: "medications/m\(String(format: "%03d", i)).toml", text: """
+                name = "M\(i)"\(i % 7 == 0 ? "\nbogus = 1" : "")
+                [[schedule]]
+                id = "s"
+                on = "*-*-* \(String(format: "%02d", i % 24)):00"
+                """)
+        }
+        // When loaded together
+        let load = ConfigDecoder.load(main: nil, medications: files, systemZone: .utc)
+        // Then the valid ones are in force in id order, each as it decodes alone
+        let alone = files.sorted { $0.path < $1.path }.compactMap { try? ConfigDecoder.medication($0, defaults: .init()).get() }
+        #expect(alone.count == 300 - 43)
+        #expect(load.configuration.medications.map(\.id) == alone.map(\.id))
+        let identical = load.configuration.medications == alone
+        #expect(identical)
+        // And every broken one is refused with its own error, in file order
+        #expect(load.refused == files.map(\.path).sorted().enumerated().filter { $0.offset % 7 == 0 }.map(\.element))
+        #expect(load.errors.map(\.file) == load.refused)
     }
 
     @Test("a broken dosed.toml keeps its previous version (the defaults at a first start); medications still load")

@@ -38,7 +38,7 @@ final class DaemonHarness: @unchecked Sendable {
             process.arguments = flags
         }
         process.environment = ["PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": root.path].merging(environment) { $1 }
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: stderrFile)
         log.seekToEndOfFile()
         process.standardError = log
