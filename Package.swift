@@ -64,7 +64,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore", .product(name: "TOMLKit", package: "TOMLKit")]),
+        // DoseFiles gives the tests comparing with systemd this machine's tz database, as the daemon reads it.
+        .testTarget(name: "DoseCoreTests", dependencies: ["DoseCore", "DoseFiles", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(name: "DoseFilesTests", dependencies: ["DoseFiles", "DoseCore"]),
         .testTarget(name: "DoseStoreTests", dependencies: ["DoseStore", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Fixtures"]),

@@ -14,9 +14,10 @@ extension CalendarExpression {
     ///
     /// Accepts what `systemd-analyze calendar` accepts (leading and trailing blanks aside), and
     /// refuses expressions that can never elapse, such as `*-02-30`.
-    public init(parsing text: String) throws(CalendarSyntaxError) {
+    /// - Parameter zones: the zones a trailing zone name may be (systemd's: the tz database's).
+    public init(parsing text: String, zones: ZoneDatabase) throws(CalendarSyntaxError) {
         source = text
-        var parser = Parser(text)
+        var parser = Parser(text, zones: zones)
         try parser.parse(into: &self)
         try validate(length: parser.length)
         if nextWall(atOrAfter: WallTime(year: Self.minYear, month: 1, day: 1).local) == nil {
@@ -64,12 +65,14 @@ extension CalendarExpression {
 /// A hand-written recursive-descent parser over the expression's characters.
 private struct Parser {
     private let chars: [Character]
+    private let zones: ZoneDatabase
     private var index = 0
     /// Characters before the zone suffix.
     private(set) var length: Int
 
-    init(_ text: String) {
+    init(_ text: String, zones: ZoneDatabase) {
         chars = Array(text)
+        self.zones = zones
         length = chars.count
     }
 
@@ -108,7 +111,7 @@ private struct Parser {
         let zone: String
         if word.lowercased() == "utc" {
             zone = "UTC"
-        } else if ZoneRules.named(word) != nil {
+        } else if zones.named(word) != nil {
             zone = word
         } else {
             return nil

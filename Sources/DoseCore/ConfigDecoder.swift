@@ -19,10 +19,11 @@ public enum ConfigDecoder {
 
     /// Decodes `dosed.toml` (optional) and the medication files: the whole configuration, or
     /// every error of every file.
+    /// - Parameter zones: the zones the files may name, and the system's.
     public static func decode(
-        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules
+        main: SourceFile?, medications: [SourceFile], zones: ZoneDatabase
     ) -> Result<Configuration, ConfigErrors> {
-        let load = load(main: main, medications: medications, systemZone: systemZone)
+        let load = load(main: main, medications: medications, zones: zones)
         return load.errors.isEmpty ? .success(load.configuration) : .failure(ConfigErrors(load.errors))
     }
 
@@ -36,22 +37,22 @@ public enum ConfigDecoder {
     ///   need at most ``DueTimes/stepBudget`` matches to reach a year from `now` (so no
     ///   configuration can hold the daemon up counting doses since 1970).
     public static func load(
-        main: SourceFile?, medications: [SourceFile], systemZone: ZoneRules, previous: Configuration? = nil,
+        main: SourceFile?, medications: [SourceFile], zones: ZoneDatabase, previous: Configuration? = nil,
         now: Micros? = nil
     ) -> ConfigLoad {
-        var config = Configuration(systemZone: systemZone)
+        var config = Configuration(systemZone: zones.system)
         var load = ConfigLoad(configuration: config)
         if let main {
             var errors: [ConfigError] = []
             if let problem = main.problem {
                 errors.append(ConfigError(file: main.path, line: 1, column: 1, message: problem))
-            } else if var reader = Reader(main, errors: &errors) {
+            } else if var reader = Reader(main, zones: zones, errors: &errors) {
                 reader.main(into: &config)
                 errors += reader.errors
             }
             if !errors.isEmpty {
                 load.refuse(main.path, errors)
-                config = Configuration(systemZone: systemZone)
+                config = Configuration(systemZone: zones.system)
                 if let previous {
                     config.timezone = previous.timezone
                     config.defaults = previous.defaults
@@ -64,7 +65,7 @@ public enum ConfigDecoder {
         let files = medications.map({ (stem: $0.stem, file: $0) }).sorted(by: { $0.stem < $1.stem }).map(\.file)
         let settings = config
         let results = parallelMap(files) { file in
-            var decoded = medication(file, defaults: settings.defaults)
+            var decoded = medication(file, defaults: settings.defaults, zones: zones)
             if case .success(let medication) = decoded, let now {
                 let errors = countingErrors(medication, file, config: settings, now: now)
                 if !errors.isEmpty { decoded = .failure(ConfigErrors(errors)) }
@@ -122,7 +123,9 @@ public enum ConfigDecoder {
     }
 
     /// One medication file, read with the `[defaults]` in force.
-    public static func medication(_ file: SourceFile, defaults: Configuration.Defaults) -> Result<Medication, ConfigErrors> {
+    public static func medication(
+        _ file: SourceFile, defaults: Configuration.Defaults, zones: ZoneDatabase
+    ) -> Result<Medication, ConfigErrors> {
         if let problem = file.problem {
             return .failure(ConfigErrors([ConfigError(file: file.path, line: 1, column: 1, message: problem)]))
         }
@@ -131,7 +134,7 @@ public enum ConfigDecoder {
                 "'\(file.stem)' is not a valid medication id (the file name must match [a-z0-9][a-z0-9_-]*.toml)")]))
         }
         var errors: [ConfigError] = []
-        guard var reader = Reader(file, errors: &errors) else { return .failure(ConfigErrors(errors)) }
+        guard var reader = Reader(file, zones: zones, errors: &errors) else { return .failure(ConfigErrors(errors)) }
         let medication = reader.medication(id: file.stem, defaults: defaults)
         errors += reader.errors
         guard errors.isEmpty, let medication else { return .failure(ConfigErrors(errors)) }
@@ -177,13 +180,16 @@ private typealias Path = [String]
 private struct Reader {
     let file: SourceFile
     let root: TOMLTable
+    /// The zones `timezone` and calendar expressions may name.
+    let zones: ZoneDatabase
     /// Where each key and table stands, for error messages only: scanned at the first error, so
     /// a valid file (nearly every file, nearly every time) is read once, by toml++.
     private lazy var positions = TOMLPositions(scanning: file.text)
     var errors: [ConfigError] = []
 
-    init?(_ file: SourceFile, errors: inout [ConfigError]) {
+    init?(_ file: SourceFile, zones: ZoneDatabase, errors: inout [ConfigError]) {
         self.file = file
+        self.zones = zones
         // toml++ only ever sees well-formed TOML (see TOMLPrecheck): its own handling of some
         // malformed text is an assertion, not an error.
         if let problem = TOMLPrecheck.problem(in: file.text) {
@@ -336,7 +342,7 @@ private struct Reader {
 
     mutating func zone(_ table: TOMLTable, _ key: String, at path: Path) -> String? {
         guard let name = string(table, key, at: path) else { return nil }
-        guard ZoneRules.named(name) != nil else {
+        guard zones.named(name) != nil else {
             fail(path + [key], "unknown time zone '\(name)' (use an IANA name such as Europe/London)")
             return nil
         }
@@ -533,7 +539,7 @@ private struct Reader {
                 var expressions: [CalendarExpression] = []
                 for (value, valuePath) in values {
                     do {
-                        expressions.append(try CalendarExpression(parsing: value))
+                        expressions.append(try CalendarExpression(parsing: value, zones: zones))
                     } catch {
                         fail(valuePath, "bad calendar expression '\(value)': \(error.message)", columnOffset: 1 + error.offset)
                     }

@@ -32,11 +32,12 @@ public final class ZoneRules: Sendable, CustomStringConvertible {
 
     private static let known = Mutex<[String: ZoneRules]>([:])
 
-    /// The rules of an IANA zone, or nil when the tz database has no such zone.
+    /// The rules of an IANA zone as Foundation's time-zone data has them, or nil when it has no
+    /// zone of that name. Whether a name may be used at all is the ``ZoneDatabase``'s to say
+    /// (Foundation also knows names systemd refuses); this look-up serves names already accepted.
     public static func named(_ identifier: String) -> ZoneRules? {
         if let rules = known.withLock({ $0[identifier] }) { return rules }
-        guard isPlausibleIdentifier(identifier), inDatabase(identifier), let zone = TimeZone(identifier: identifier)
-        else { return nil }
+        guard isPlausibleIdentifier(identifier), let zone = TimeZone(identifier: identifier) else { return nil }
         let rules = ZoneRules(identifier: identifier, zone: zone)
         known.withLock { $0[identifier] = rules }
         return rules
@@ -90,14 +91,6 @@ public final class ZoneRules: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the tz database has the zone, as systemd checks it: a file under /usr/share/zoneinfo.
-    /// (Foundation alone would also accept ICU's custom ids such as "GMT+5".)
-    private static func inDatabase(_ identifier: String) -> Bool {
-        let directory = ProcessInfo.processInfo.environment["TZDIR"] ?? "/usr/share/zoneinfo"
-        guard FileManager.default.fileExists(atPath: directory) else { return true }
-        return identifier == "UTC" || FileManager.default.fileExists(atPath: directory + "/" + identifier)
-    }
-
     /// Names made of the characters IANA uses; keeps `TimeZone` from accepting "GMT+5"-style customs.
     static func isPlausibleIdentifier(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, !name.hasSuffix("/") else {
@@ -107,6 +100,35 @@ public final class ZoneRules: Sendable, CustomStringConvertible {
             ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0)
                 || "/_-+".unicodeScalars.contains($0)
         } && !name.contains("//")
+    }
+}
+
+/// The time zones a configuration may name, and the system's own. DoseCore reads no file: whoever
+/// loads a configuration says which names this machine's tz database holds (DoseFiles'
+/// `ConfigDirectory.zones()` looks under `TZDIR`, as systemd does) and which zone is the system's.
+public struct ZoneDatabase: Sendable {
+    /// The zone wall times are read in when neither a schedule nor `dosed.toml` names one.
+    public var system: ZoneRules
+    private let holds: @Sendable (String) -> Bool
+
+    /// A database holding the names `holds` accepts (among those Foundation's time-zone data
+    /// knows), with `system` as the system's zone.
+    public init(system: ZoneRules, holds: @escaping @Sendable (String) -> Bool) {
+        self.system = system
+        self.holds = holds
+    }
+
+    /// Every zone Foundation's time-zone data knows, `system` the system's zone: for tests and
+    /// tools without a tz directory. It accepts ICU's custom names ("GMT+5"), which systemd refuses.
+    public static func foundation(system: ZoneRules = .utc) -> ZoneDatabase {
+        ZoneDatabase(system: system) { _ in true }
+    }
+
+    /// The rules of a zone the database holds, else nil.
+    public func named(_ identifier: String) -> ZoneRules? {
+        // Asked for the last word of every calendar expression ("20:00" mostly): the cheap test first.
+        guard ZoneRules.isPlausibleIdentifier(identifier), holds(identifier) else { return nil }
+        return ZoneRules.named(identifier)
     }
 }
 

@@ -6,12 +6,14 @@ public enum ConfigDirectory {
     /// Loads a config dir file by file (SPEC 5): every valid file is in force, every invalid one
     /// is reported as `FILE:LINE:COLUMN: message` and, if `previous` held a valid version of it,
     /// that version stays in force. A missing directory is an error with nothing in force.
+    /// - Parameter zones: this machine's tz database and system zone, read afresh by default (so a
+    ///   reload follows a change of zone).
     public static func load(
-        _ directory: String, systemZone: ZoneRules = systemZone(), previous: Configuration? = nil
+        _ directory: String, zones: ZoneDatabase = zones(), previous: Configuration? = nil
     ) -> ConfigLoad {
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         guard Paths.isDirectory(base) else {
-            var load = ConfigLoad(configuration: previous ?? Configuration(systemZone: systemZone))
+            var load = ConfigLoad(configuration: previous ?? Configuration(systemZone: zones.system))
             load.errors = [ConfigError(file: base, line: 1, column: 1, message:
                 "the config directory does not exist (create it, or pass --config DIR)")]
             load.refused = [base]
@@ -21,7 +23,7 @@ public enum ConfigDirectory {
         let main = FileManager.default.fileExists(atPath: mainPath) ? read(mainPath) : nil
         let medications = medicationFiles(in: base).map { read(base + "/medications/" + $0) }
         let now = Micros((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
-        return ConfigDecoder.load(main: main, medications: medications, systemZone: systemZone, previous: previous, now: now)
+        return ConfigDecoder.load(main: main, medications: medications, zones: zones, previous: previous, now: now)
     }
 
     /// The names of the medication files of a config dir (`*.toml`, not hidden), sorted.
@@ -30,30 +32,47 @@ public enum ConfigDirectory {
         return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
     }
 
-    /// The system's zone, read afresh each time (so a reload follows a change of zone): `TZ`, else
-    /// the zone `/etc/localtime` links to, else `/etc/timezone`, else Foundation's, else UTC.
-    public static func systemZone(
+    /// This machine's tz database as systemd sees it, and the system's zone, read afresh each time.
+    ///
+    /// A zone name is valid when `TZDIR` (by default /usr/share/zoneinfo) has a file of that name,
+    /// as systemd checks it (Foundation alone would also accept ICU's custom names such as
+    /// "GMT+5"); without the directory, every name Foundation knows. The system's zone is `TZ`,
+    /// else the zone `/etc/localtime` links to, else `/etc/timezone`, else Foundation's, else UTC.
+    public static func zones(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         localtime: String = "/etc/localtime", timezoneFile: String = "/etc/timezone"
+    ) -> ZoneDatabase {
+        let directory = environment["TZDIR"] ?? "/usr/share/zoneinfo"
+        let database = ZoneDatabase(system: .utc) { name in
+            guard FileManager.default.fileExists(atPath: directory) else { return true }
+            return name == "UTC" || FileManager.default.fileExists(atPath: directory + "/" + name)
+        }
+        return ZoneDatabase(system: systemZone(in: database, environment: environment, localtime: localtime,
+                                               timezoneFile: timezoneFile),
+                            holds: { database.named($0) != nil })
+    }
+
+    private static func systemZone(
+        in database: ZoneDatabase, environment: [String: String], localtime: String, timezoneFile: String
     ) -> ZoneRules {
         if var tz = environment["TZ"], !tz.isEmpty {
             if tz.hasPrefix(":") { tz.removeFirst() }
-            if let zone = ZoneRules.named(tz) ?? zone(linkedFrom: tz) { return zone }
+            if let zone = database.named(tz) ?? zone(linkedFrom: tz, in: database) { return zone }
         }
-        if let zone = zone(linkedFrom: localtime) { return zone }
+        if let zone = zone(linkedFrom: localtime, in: database) { return zone }
         if let text = try? String(contentsOfFile: timezoneFile, encoding: .utf8),
-           let zone = ZoneRules.named(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let zone = database.named(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
             return zone
         }
-        return ZoneRules.named(TimeZone.current.identifier) ?? .utc
+        return database.named(TimeZone.current.identifier) ?? .utc
     }
 
     /// The zone a path such as `/etc/localtime` links to (`…/zoneinfo/Europe/London`).
-    private static func zone(linkedFrom path: String) -> ZoneRules? {
+    private static func zone(linkedFrom path: String, in database: ZoneDatabase) -> ZoneRules? {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path),
               let range = target.range(of: "zoneinfo/")
         else { return nil }
-        return ZoneRules.named(String(target[range.upperBound...]))
+        return database.named(String(target[range.upperBound...]))
     }
 
     /// A config file's text, or why it cannot be read.

@@ -51,7 +51,7 @@ public struct ConfigEditor {
     /// Reads a medication file as a document (nil when there is none), changes it with `change`
     /// (setting it to nil removes the file), validates the whole configuration, then writes.
     public func edit(
-        medication: String, dryRun: Bool, systemZone: ZoneRules = ConfigDirectory.systemZone(),
+        medication: String, dryRun: Bool, zones: ZoneDatabase = ConfigDirectory.zones(),
         _ change: (inout TOMLDocument?) throws -> Void
     ) throws -> Outcome {
         guard ConfigDecoder.isValidID(medication) else {
@@ -73,7 +73,7 @@ public struct ConfigEditor {
                 document = try TOMLDocument(parsing: old)
             } catch {
                 // The file as it is has an error: say where, as `check` would.
-                if case .failure(let errors) = ConfigDecoder.decode(main: nil, medications: [SourceFile(path: path, text: old)], systemZone: systemZone) {
+                if case .failure(let errors) = ConfigDecoder.decode(main: nil, medications: [SourceFile(path: path, text: old)], zones: zones) {
                     throw EditError.unreadable(errors.description)
                 }
                 throw EditError.unreadable("\(path): \(error)")
@@ -81,7 +81,7 @@ public struct ConfigEditor {
         }
         try change(&document)
         let text = document.map { $0.text(header: Self.header) }
-        try validate(replacing: path, with: text, systemZone: systemZone)
+        try validate(replacing: path, with: text, zones: zones)
         if !dryRun {
             if let text {
                 do {
@@ -99,12 +99,12 @@ public struct ConfigEditor {
 
     /// Decodes the edited file as the daemon would, with the `[defaults]` of the `dosed.toml` in
     /// force: files are loaded one by one, so another file's error never blocks this edit.
-    private func validate(replacing path: String, with text: String?, systemZone: ZoneRules) throws {
+    private func validate(replacing path: String, with text: String?, zones: ZoneDatabase) throws {
         guard let text else { return }
         let mainPath = directory + "/dosed.toml"
         let main = FileManager.default.fileExists(atPath: mainPath) ? ConfigDirectory.read(mainPath) : nil
-        let defaults = ConfigDecoder.load(main: main, medications: [], systemZone: systemZone).configuration.defaults
-        if case .failure(let errors) = ConfigDecoder.medication(SourceFile(path: path, text: text), defaults: defaults) {
+        let defaults = ConfigDecoder.load(main: main, medications: [], zones: zones).configuration.defaults
+        if case .failure(let errors) = ConfigDecoder.medication(SourceFile(path: path, text: text), defaults: defaults, zones: zones) {
             throw EditError.refused(errors)
         }
     }

@@ -12,6 +12,13 @@ import Logging
 public enum FuzzChecks {
     /// A fixed instant, so every input behaves the same on every run: 2026-11-30T12:00:00Z.
     static let now: Micros = 1_795_950_000 * Civil.second + 600 * Civil.second
+    /// The zones names are checked against: this machine's tz database, as the daemon's; UTC the
+    /// system's zone, whatever this machine's is.
+    static let zones: ZoneDatabase = {
+        var zones = ConfigDirectory.zones()
+        zones.system = .utc
+        return zones
+    }()
 
     // MARK: - Config files
 
@@ -26,7 +33,7 @@ public enum FuzzChecks {
               let mainText = String(validating: mainBytes, as: UTF8.self) else { return [] }
         let main = mainText.isEmpty ? nil : SourceFile(path: "dosed.toml", text: mainText)
         let file = SourceFile(path: "medications/fuzz.toml", text: medicationText)
-        let load = ConfigDecoder.load(main: main, medications: [file], systemZone: .utc)
+        let load = ConfigDecoder.load(main: main, medications: [file], zones: zones)
         var problems: [String] = []
         for error in load.errors where error.line < 1 || error.column < 1 {
             problems.append("error without a position: \(error)")
@@ -36,7 +43,7 @@ public enum FuzzChecks {
         do {
             let document = try TOMLDocument(parsing: medicationText)
             let again = ConfigDecoder.load(main: main, medications: [SourceFile(path: file.path, text: document.text())],
-                                           systemZone: .utc)
+                                           zones: zones)
             if again.configuration.medication("fuzz") != medication {
                 problems.append("re-encoded medication decodes differently: \(again.errors.map(\.description))")
             }
@@ -58,7 +65,7 @@ public enum FuzzChecks {
     /// strictly increase, and each matches the expression (its next after one microsecond before).
     public static func calendar(_ bytes: [UInt8]) -> [String] {
         guard let text = String(validating: bytes, as: UTF8.self), text.utf8.count < 512,
-              let expression = try? CalendarExpression(parsing: text) else { return [] }
+              let expression = try? CalendarExpression(parsing: text, zones: zones) else { return [] }
         let zone = expression.zoneIdentifier.flatMap(ZoneRules.named) ?? ZoneRules.named("Europe/London")!
         var times: [Micros] = []
         var after = now

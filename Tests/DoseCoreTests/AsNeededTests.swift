@@ -91,7 +91,7 @@ struct AsNeededTests {
     func errors() {
         func errors(_ table: String) -> [String] {
             let result = ConfigDecoder.decode(main: nil, medications: [SourceFile(path: "p.toml", text: "name = \"P\"\n[as_needed]\n" + table)],
-                                              systemZone: .utc)
+                                              zones: .foundation())
             guard case .failure(let errors) = result else { return [] }
             return errors.errors.map(\.description)
         }
@@ -110,7 +110,7 @@ struct AsNeededTests {
             [[schedule]]
             id = "as-needed"
             on = "daily"
-            """)], systemZone: .utc)
+            """)], zones: .foundation())
         #expect(throws: ConfigErrors.self) { try reserved.get() }
     }
 }

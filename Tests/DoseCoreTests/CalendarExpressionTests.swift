@@ -1,13 +1,18 @@
 import DoseCore
+import DoseFiles
 import Foundation
 import Testing
+
+/// This machine's tz database as the daemon reads it (systemd's: files under TZDIR), for the
+/// expressions that name a zone and the tests that compare with `systemd-analyze`.
+let machineZones = ConfigDirectory.zones()
 
 /// Instants from RFC 3339 text, for readable tables.
 func at(_ text: String) -> Micros { RFC3339.parse(text)! }
 
 /// The first `count` instants after `base` of `expression` in `zone`.
 func elapses(_ expression: String, zone: String, after base: String, count: Int) throws -> [String] {
-    let parsed = try CalendarExpression(parsing: expression)
+    let parsed = try CalendarExpression(parsing: expression, zones: machineZones)
     let rules = try #require(ZoneRules.named(parsed.zoneIdentifier ?? zone))
     var result: [String] = []
     var cursor = at(base)
@@ -123,7 +128,7 @@ struct CalendarExpressionTests {
     @Test("refused expressions say why", arguments: invalid)
     func refused(_ text: String, _ reason: String) {
         #expect {
-            _ = try CalendarExpression(parsing: text)
+            _ = try CalendarExpression(parsing: text, zones: machineZones)
         } throws: { error in
             (error as? CalendarSyntaxError)?.message.contains(reason) == true
         }
@@ -153,10 +158,18 @@ struct ZoneRulesTests {
         #expect(RFC3339.utc(resolution.instant) == "2011-12-30T22:00:00Z")
     }
 
-    @Test("unknown zones are nil")
+    @Test("unknown zones are nil; the database decides which names exist")
     func unknown() {
         #expect(ZoneRules.named("Mars/Olympus") == nil)
-        #expect(ZoneRules.named("GMT+5") == nil)
         #expect(ZoneRules.named("Europe/London") != nil)
+        // Given a database that holds only London
+        let london = ZoneDatabase(system: .utc) { $0 == "Europe/London" }
+        // Then only London parses as an expression's zone
+        #expect(throws: CalendarSyntaxError.self) { try CalendarExpression(parsing: "12:00 Asia/Tokyo", zones: london) }
+        #expect((try? CalendarExpression(parsing: "12:00 Europe/London", zones: london))?.zoneIdentifier == "Europe/London")
+        // And a configuration may name only London
+        let main = SourceFile(path: "dosed.toml", text: "timezone = \"Asia/Tokyo\"\n")
+        #expect(ConfigDecoder.load(main: main, medications: [], zones: london).errors.map(\.description)
+                == ["dosed.toml:1:12: unknown time zone 'Asia/Tokyo' (use an IANA name such as Europe/London)"])
     }
 }

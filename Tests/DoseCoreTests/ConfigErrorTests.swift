@@ -63,8 +63,8 @@ struct ConfigErrorTests {
     func positions(_ c: Case) {
         let file = SourceFile(path: c.file, text: c.text)
         let result = c.file == "dosed.toml"
-            ? ConfigDecoder.decode(main: file, medications: [], systemZone: .utc)
-            : ConfigDecoder.decode(main: nil, medications: [file], systemZone: .utc)
+            ? ConfigDecoder.decode(main: file, medications: [], zones: .foundation())
+            : ConfigDecoder.decode(main: nil, medications: [file], zones: .foundation())
         guard case .failure(let errors) = result else {
             Issue.record("\(c.name): accepted")
             return
@@ -83,7 +83,7 @@ struct ConfigErrorTests {
             main: SourceFile(path: "dosed.toml", text: "timezone = 1\n"),
             medications: [SourceFile(path: "medications/b.toml", text: "x = 1\n"),
                           SourceFile(path: "medications/a.toml", text: "name = \"A\"\n[[schedule]]\nid = \"s\"\non = \"nope\"\n")],
-            systemZone: .utc)
+            zones: .foundation())
         guard case .failure(let errors) = result else {
             Issue.record("accepted")
             return

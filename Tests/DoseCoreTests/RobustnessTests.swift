@@ -21,7 +21,7 @@ struct RobustnessTests {
         let goodPara = SourceFile(path: "medications/paracetamol.toml", text: "name = \"Paracetamol\"\n")
         let badPara = SourceFile(path: "medications/paracetamol.toml", text: "name = \"Paracetamol\"\nbogus = 1\n")
         // When loaded at a first start
-        let first = ConfigDecoder.load(main: nil, medications: [Self.interferon, badPara], systemZone: .utc)
+        let first = ConfigDecoder.load(main: nil, medications: [Self.interferon, badPara], zones: .foundation())
         // Then interferon is in force, paracetamol left out, and the error is named
         #expect(first.configuration.medications.map(\.id) == ["interferon"])
         #expect(first.refused == ["medications/paracetamol.toml"])
@@ -31,9 +31,9 @@ struct RobustnessTests {
         ])
         #expect(first.warning?.contains("medications/paracetamol.toml") == true)
         // When it breaks after a valid version was loaded, that version stays
-        let valid = ConfigDecoder.load(main: nil, medications: [Self.interferon, goodPara], systemZone: .utc)
+        let valid = ConfigDecoder.load(main: nil, medications: [Self.interferon, goodPara], zones: .foundation())
         #expect(valid.isValid)
-        let reloaded = ConfigDecoder.load(main: nil, medications: [Self.interferon, badPara], systemZone: .utc,
+        let reloaded = ConfigDecoder.load(main: nil, medications: [Self.interferon, badPara], zones: .foundation(),
                                           previous: valid.configuration)
         #expect(reloaded.configuration.medications.map(\.id) == ["interferon", "paracetamol"])
         #expect(reloaded.kept == ["medications/paracetamol.toml"])
@@ -52,9 +52,9 @@ struct RobustnessTests {
                 """)
         }
         // When loaded together
-        let load = ConfigDecoder.load(main: nil, medications: files, systemZone: .utc)
+        let load = ConfigDecoder.load(main: nil, medications: files, zones: .foundation())
         // Then the valid ones are in force in id order, each as it decodes alone
-        let alone = files.sorted { $0.path < $1.path }.compactMap { try? ConfigDecoder.medication($0, defaults: .init()).get() }
+        let alone = files.sorted { $0.path < $1.path }.compactMap { try? ConfigDecoder.medication($0, defaults: .init(), zones: .foundation()).get() }
         #expect(alone.count == 300 - 43)
         #expect(load.configuration.medications.map(\.id) == alone.map(\.id))
         let identical = load.configuration.medications == alone
@@ -68,12 +68,12 @@ struct RobustnessTests {
     func brokenMain() throws {
         let good = SourceFile(path: "dosed.toml", text: "timezone = \"Europe/Paris\"\n[defaults]\nwindow = \"3h\"\n")
         let bad = SourceFile(path: "dosed.toml", text: "timezone = \"Europe/Paris\"\n[defaults]\nwindow = \"3h\"\nnag = 1\n")
-        let first = ConfigDecoder.load(main: bad, medications: [Self.interferon], systemZone: .utc)
+        let first = ConfigDecoder.load(main: bad, medications: [Self.interferon], zones: .foundation())
         #expect(first.configuration.timezone == nil)
         #expect(first.configuration.medication("interferon")?.schedule("evening")?.window == 2 * Civil.hour)
         #expect(first.refused == ["dosed.toml"])
-        let valid = ConfigDecoder.load(main: good, medications: [Self.interferon], systemZone: .utc).configuration
-        let reloaded = ConfigDecoder.load(main: bad, medications: [Self.interferon], systemZone: .utc, previous: valid)
+        let valid = ConfigDecoder.load(main: good, medications: [Self.interferon], zones: .foundation()).configuration
+        let reloaded = ConfigDecoder.load(main: bad, medications: [Self.interferon], zones: .foundation(), previous: valid)
         #expect(reloaded.configuration.timezone == "Europe/Paris")
         #expect(reloaded.configuration.medication("interferon")?.schedule("evening")?.window == 3 * Civil.hour)
     }
@@ -84,7 +84,7 @@ struct RobustnessTests {
             main: nil,
             medications: [Self.interferon, SourceFile(path: "medications/x.toml", problem: "the file is not UTF-8 text"),
                           SourceFile(path: "medications/Bad Name.toml", text: "name = \"B\"\n")],
-            systemZone: .utc)
+            zones: .foundation())
         #expect(load.configuration.medications.map(\.id) == ["interferon"])
         #expect(Set(load.refused) == ["medications/x.toml", "medications/Bad Name.toml"])
     }
@@ -120,7 +120,7 @@ struct RobustnessTests {
             window = "1000000000w"
             count = 1000000
             """
-        let load = ConfigDecoder.load(main: nil, medications: [SourceFile(path: "m/x.toml", text: text)], systemZone: .utc)
+        let load = ConfigDecoder.load(main: nil, medications: [SourceFile(path: "m/x.toml", text: text)], zones: .foundation())
         let lines = load.errors.map(\.description)
         #expect(lines.contains { $0.hasPrefix("m/x.toml:2:9: 'stock' must be 0 to 1000000") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("m/x.toml:5:9: bad duration for 'schedule[0].every'") && $0.contains("3650d") }, "\(lines)")
@@ -217,10 +217,10 @@ extension RobustnessTests {
     func countingBudget() {
         let now = at("2026-11-30T12:00:00Z")
         let far = SourceFile(path: "m/x.toml", text: "name = \"X\"\n[[schedule]]\nid = \"a\"\non = \"*:*:*\"\nstart = 1970-01-01\ncycle = { doses = 3, off = \"1s\" }\n")
-        let load = ConfigDecoder.load(main: nil, medications: [far], systemZone: .utc, now: now)
+        let load = ConfigDecoder.load(main: nil, medications: [far], zones: .foundation(), now: now)
         #expect(load.errors.map(\.description).first?.hasPrefix("m/x.toml:5:1: counting the doses of schedule 'a' from 'start'") == true, "\(load.errors)")
         let near = SourceFile(path: "m/y.toml", text: "name = \"Y\"\n[[schedule]]\nid = \"a\"\non = \"*-*-* 08,20:00\"\nstart = 2020-01-01\ncycle = { doses = 14, off = \"9d\" }\n")
-        let ok = ConfigDecoder.load(main: nil, medications: [near], systemZone: .utc, now: now)
+        let ok = ConfigDecoder.load(main: nil, medications: [near], zones: .foundation(), now: now)
         #expect(ok.isValid)
         // The same schedule's doses from checkpoints agree with a walk from its start.
         let config = ok.configuration

@@ -6,7 +6,7 @@ func configuration(_ medications: [String: String], main: String? = nil, zone: S
     let files = medications.map { SourceFile(path: "medications/\($0.key).toml", text: $0.value) }
     let result = ConfigDecoder.decode(
         main: main.map { SourceFile(path: "dosed.toml", text: $0) }, medications: files,
-        systemZone: ZoneRules.named(zone)!)
+        zones: .foundation(system: ZoneRules.named(zone)!))
     switch result {
     case .success(let config): return config
     case .failure(let errors): throw errors

@@ -74,7 +74,7 @@ struct SystemdDifferentialTests {
     func agrees(zoneName: String) throws {
         let rules = try #require(ZoneRules.named(zoneName))
         let texts = Self.expressions + Self.generated
-        let parsed = try texts.map { try CalendarExpression(parsing: $0) }
+        let parsed = try texts.map { try CalendarExpression(parsing: $0, zones: machineZones) }
         var compared = 0
         var explained = 0
         var repeats = 0

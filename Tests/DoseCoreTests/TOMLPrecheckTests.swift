@@ -9,7 +9,7 @@ import TOMLKit
 @Suite("TOML syntax before toml++")
 struct TOMLPrecheckTests {
     static func check(_ text: String) -> [ConfigError] {
-        ConfigDecoder.load(main: nil, medications: [SourceFile(path: "m/x.toml", text: text)], systemZone: .utc).errors
+        ConfigDecoder.load(main: nil, medications: [SourceFile(path: "m/x.toml", text: text)], zones: .foundation()).errors
     }
 
     @Test("malformed text (some of which once crashed toml++) is an error at its place; toml++'s own errors stand", arguments: [

@@ -20,7 +20,7 @@ struct JournalLineTests {
     @Test("the first reminder, a repeat and an escalated repeat read differently")
     func repeats() throws {
         let file = SourceFile(path: "medications/interferon.toml", text: "name = \"Interferon\"\n[[schedule]]\nid = \"e\"\non = \"20:00\"\ntimezone = \"UTC\"\n")
-        let config = try ConfigDecoder.decode(main: nil, medications: [file], systemZone: .utc).get()
+        let config = try ConfigDecoder.decode(main: nil, medications: [file], zones: .foundation()).get()
         var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "e", due: RFC3339.parse("2026-11-30T20:00:00Z")!))
         record.reminders = 1
         let first = Event.reminder(record, first: true, late: false, warning: false)

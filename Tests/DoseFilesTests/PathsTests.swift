@@ -52,9 +52,28 @@ struct SystemZoneTests {
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/usr/share/zoneinfo/Pacific/Chatham")
         let file = dir.appendingPathComponent("timezone").path
         try "Asia/Tokyo\n".write(toFile: file, atomically: false, encoding: .utf8)
-        #expect(ConfigDirectory.systemZone(environment: ["TZ": ":Europe/London"], localtime: link, timezoneFile: file).identifier == "Europe/London")
-        #expect(ConfigDirectory.systemZone(environment: [:], localtime: link, timezoneFile: file).identifier == "Pacific/Chatham")
-        #expect(ConfigDirectory.systemZone(environment: [:], localtime: dir.path + "/none", timezoneFile: file).identifier == "Asia/Tokyo")
+        #expect(ConfigDirectory.zones(environment: ["TZ": ":Europe/London"], localtime: link, timezoneFile: file).system.identifier == "Europe/London")
+        #expect(ConfigDirectory.zones(environment: [:], localtime: link, timezoneFile: file).system.identifier == "Pacific/Chatham")
+        #expect(ConfigDirectory.zones(environment: [:], localtime: dir.path + "/none", timezoneFile: file).system.identifier == "Asia/Tokyo")
+    }
+
+    @Test("a zone exists when TZDIR has its file, as systemd checks it (not ICU's custom names)")
+    func database() throws {
+        // Given the system's tz database
+        let system = ConfigDirectory.zones(environment: [:])
+        // Then names with a file are zones, ICU's customs and unknown names are not
+        for name in ["Europe/London", "Etc/GMT+5", "US/Eastern", "UTC"] { #expect(system.named(name) != nil, "\(name)") }
+        for name in ["GMT+5", "Mars/Olympus", "Europe/", "../etc/passwd"] { #expect(system.named(name) == nil, "\(name)") }
+        // Given a TZDIR holding London alone
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tzdir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("Europe"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = FileManager.default.createFile(atPath: dir.path + "/Europe/London", contents: Data())
+        let alone = ConfigDirectory.zones(environment: ["TZDIR": dir.path, "TZ": "Asia/Tokyo"], localtime: "/none", timezoneFile: "/none")
+        // Then only London (and UTC) are zones, and a TZ naming another falls back
+        #expect(alone.named("Europe/London") != nil && alone.named("UTC") != nil)
+        #expect(alone.named("Asia/Tokyo") == nil)
+        #expect(alone.system.identifier != "Asia/Tokyo")
     }
 }
 

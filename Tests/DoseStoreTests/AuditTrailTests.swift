@@ -12,7 +12,7 @@ struct AuditTrailTests {
 
     static func configuration(_ text: String) throws -> DoseCore.Configuration {
         try ConfigDecoder.decode(main: nil, medications: [SourceFile(path: "medications/m.toml", text: text)],
-                                 systemZone: ZoneRules.named("UTC")!).get()
+                                 zones: .foundation()).get()
     }
 
     /// Four doses on Monday (08, 12, 16, 20), answered, held and corrected; the machine after all

@@ -25,7 +25,7 @@ struct DesktopNoticeTests {
         let result = ConfigDecoder.decode(
             main: main.map { SourceFile(path: "dosed.toml", text: $0) },
             medications: [SourceFile(path: "medications/interferon.toml", text: interferon)],
-            systemZone: ZoneRules.named("UTC")!)
+            zones: .foundation())
         return try result.get()
     }
 
@@ -120,7 +120,7 @@ struct DesktopNoticeTests {
     func badNotify() {
         let result = ConfigDecoder.decode(
             main: SourceFile(path: "dosed.toml", text: "[notify]\ndesktop = \"yes\"\nsnooze = \"0\"\nsound = true\n"),
-            medications: [], systemZone: ZoneRules.named("UTC")!)
+            medications: [], zones: .foundation())
         guard case .failure(let errors) = result else { Issue.record("accepted"); return }
         #expect(errors.description == """
             dosed.toml:2:11: 'notify.desktop' must be true or false, not a string
@@ -134,7 +134,7 @@ struct DesktopNoticeTests {
         let text = Self.interferon + "\ndose = \"20 million units\"\nroute = \"intravenous\"\n"
         let config = try ConfigDecoder.decode(
             main: nil, medications: [SourceFile(path: "medications/interferon.toml", text: text)],
-            systemZone: ZoneRules.named("UTC")!).get()
+            zones: .foundation()).get()
         var record = DoseRecord(dose: DueDose(medication: "interferon", schedule: "evening", due: Self.at("2026-11-30T20:00:00Z")))
         record.reminders = 1
         let event = Event.reminder(record, first: true, late: false, warning: false)
