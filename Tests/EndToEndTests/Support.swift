@@ -6,10 +6,13 @@ import Testing
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// A built executable of the package (`make test` builds them before testing).
+/// A built executable of the package (`make test` builds them before testing); with
+/// `DOSED_PRODUCTS=DIR`, the one in DIR (to test the binaries a release ships, e.g. the static
+/// ones of `make release`).
 func product(_ name: String) -> URL {
     let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    for directory in [testBinary.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")] {
+    let chosen = ProcessInfo.processInfo.environment["DOSED_PRODUCTS"].map { [URL(fileURLWithPath: $0)] } ?? []
+    for directory in chosen + [testBinary.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")] {
         let candidate = directory.appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
     }
