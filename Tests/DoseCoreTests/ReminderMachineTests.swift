@@ -48,9 +48,16 @@ struct ReminderMachineTests {
     }
 
     /// Runs the machine from deadline to deadline until `end`, collecting `time kind` strings.
+    /// A deadline at which `advance` does nothing would come back forever: that is a failure.
     static func run(_ machine: inout ReminderMachine, until end: String) -> [String] {
         var log: [String] = []
+        var previous: Micros?
         while let next = machine.nextDeadline(), next <= at(end) {
+            guard next != previous else {
+                Issue.record("advance(to: \(RFC3339.utc(next))) left its own deadline in place")
+                break
+            }
+            previous = next
             for event in events(machine.advance(to: next)) { log.append("\(RFC3339.utc(next).dropFirst(11).prefix(5)) \(event)") }
         }
         return log
