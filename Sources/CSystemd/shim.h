@@ -13,6 +13,6 @@
 #include <sys/inotify.h>
 #include <grp.h>
 #include <pwd.h>
-/* malloc_trim: memory a burst of clients took goes back to the system. */
+/* malloc_trim: memory a burst of work took goes back to the system. */
 #include <malloc.h>
 #endif

@@ -1,3 +1,4 @@
+import CSystemd
 import DoseCore
 import DoseFiles
 import DoseProtocol
@@ -118,6 +119,7 @@ public final class Daemon: @unchecked Sendable {
             notifier.ready(status: lastStatus)
             startWatchdog()
         }
+        giveMemoryBack()
         if let clock = ClockWatcher(queue: queue, changed: { [unowned self] in
             self.logger.info("the clock was set: catching up")
             self.tick()
@@ -154,6 +156,20 @@ public final class Daemon: @unchecked Sendable {
             try? store.setLastAlive(Self.now())
             logger.info("dosed stopped")
             exit(0)
+        }
+    }
+
+    /// Where memory is given back (a serial queue of its own: a global queue would start
+    /// libdispatch's once-a-second thread-pool monitor, and the engine queue must not wait).
+    private static let trimming = DispatchQueue(label: "dosed.trim")
+
+    /// Gives back memory a burst of work took, once armed and whenever the last client left:
+    /// SQLite's caches and reader connections, then glibc's free arenas (glibc keeps freed
+    /// memory otherwise).
+    func giveMemoryBack() {
+        Self.trimming.async { [store] in
+            store.releaseMemory()
+            _ = malloc_trim(0)
         }
     }
 

@@ -34,6 +34,10 @@ extension Daemon: SocketDelegate {
         queue.async { [self] in _ = subscribers.removeValue(forKey: connection) }
     }
 
+    public func lastClientLeft() {
+        giveMemoryBack()
+    }
+
     /// A batch holds at most this many requests (SPEC 6 sets no limit; this one bounds the work
     /// one line can ask for).
     static let maximumBatch = 100

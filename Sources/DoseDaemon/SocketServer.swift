@@ -1,4 +1,3 @@
-import CSystemd
 import DoseProtocol
 import Foundation
 import Logging
@@ -52,6 +51,8 @@ public protocol SocketDelegate: AnyObject, Sendable {
     func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void)
     /// The client is gone.
     func closed(_ connection: Connection)
+    /// Every client is gone: a time to give back memory a burst of clients took.
+    func lastClientLeft()
 }
 
 /// The JSON-RPC socket: a Unix stream socket, one message per line (SPEC 6).
@@ -65,8 +66,6 @@ public protocol SocketDelegate: AnyObject, Sendable {
 public final class SocketServer: Sendable {
     public static let maximumLine = 64 * 1024
     static let writeLimit = 256 * 1024
-    /// Where memory is given back after the last client left.
-    static let trimming = DispatchQueue(label: "dosed.trim")
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -92,11 +91,7 @@ public final class SocketServer: Sendable {
                 clients.withLockedValue { $0[key] = channel }
                 channel.closeFuture.whenComplete { _ in
                     let none = clients.withLockedValue { $0.removeValue(forKey: key); return $0.isEmpty }
-                    // The last client gone: give memory that bursts of clients took back to the
-                    // system (glibc keeps freed memory in its arenas otherwise).
-                    // (A serial queue of its own: a global queue would start libdispatch's
-                    // once-a-second thread-pool monitor.)
-                    if none { Self.trimming.async { _ = malloc_trim(0) } }
+                    if none { delegate.lastClientLeft() }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))

@@ -31,6 +31,10 @@ public final class HistoryStore: Sendable {
             try Self.prepareFile(path, mode: mode_t(directoryMode & 0o666))
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
+            // Reader connections stay open; `releaseMemory` empties their caches instead of
+            // closing them (closing goes through a concurrent queue, which starts libdispatch's
+            // once-a-second thread-pool monitor: an idle daemon would wake every second).
+            configuration.persistentReadOnlyConnections = true
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 // Checkpoint every 64 pages (256 KiB) and truncate the WAL back to that size, so
@@ -340,6 +344,16 @@ public final class HistoryStore: Sendable {
     /// Records that the daemon was alive at `instant`.
     public func setLastAlive(_ instant: Micros) throws {
         try writer.write { db in try MetaRow(key: MetaRow.lastAlive, value: instant).upsert(db) }
+    }
+
+    /// Frees the memory SQLite holds for the history: its page caches, and a pool's reader
+    /// connections (reopened by the next read). Waits for the accesses under way.
+    public func releaseMemory() {
+        if let pool = writer as? DatabasePool {
+            pool.releaseMemory()
+        } else if let queue = writer as? DatabaseQueue {
+            queue.releaseMemory()
+        }
     }
 
     /// Records when each schedule of `config` was first seen (kept if already known).

@@ -18,6 +18,7 @@ struct SocketServerTests {
             reply(line)
         }
         func closed(_ connection: Connection) { closedCount.withLock { $0 += 1 } }
+        func lastClientLeft() {}
     }
 
     func withServer(_ body: (String, Echo) throws -> Void) throws {
