@@ -128,7 +128,7 @@ public struct ReminderMachine: Sendable {
         // times only: copying the records to sort them made reminders late too.
         var pending: [(due: Micros, id: String)] = []
         for (id, record) in records where record.state == .pending {
-            guard let schedule = schedule(of: record), nextTime(record, schedule) <= now else { continue }
+            guard let next = attention(record), next <= now else { continue }
             pending.append((record.dose.due, id))
         }
         pending.sort { ($0.due, $0.id) < ($1.due, $1.id) }
@@ -154,8 +154,7 @@ public struct ReminderMachine: Sendable {
     public func plan(now: Micros) -> Plan {
         var best: Micros?
         for record in records.values where record.state == .pending {
-            guard let schedule = schedule(of: record) else { continue }
-            let t = nextTime(record, schedule)
+            guard let t = attention(record) else { continue }
             if best.map({ t < $0 }) ?? true { best = t }
         }
         var next: DueDose?
@@ -239,6 +238,12 @@ public struct ReminderMachine: Sendable {
                 }
             }
         }
+    }
+
+    /// The next instant at which pending `record` needs attention; nil when its schedule is gone
+    /// (nothing more happens to it).
+    private func attention(_ record: DoseRecord) -> Micros? {
+        schedule(of: record).map { nextTime(record, $0) }
     }
 
     /// The next instant at which `record` needs attention.

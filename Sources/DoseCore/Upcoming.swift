@@ -63,7 +63,12 @@ public struct ScheduleFilter: Sendable, Equatable {
     }
 
     public func includes(_ medication: String, _ schedule: String) -> Bool {
-        (self.medication == nil || self.medication == medication) && (self.schedule == nil || self.schedule == schedule)
+        includes(medication) && (self.schedule == nil || self.schedule == schedule)
+    }
+
+    /// Whether some schedule of `medication` may pass.
+    public func includes(_ medication: String) -> Bool {
+        self.medication == nil || self.medication == medication
     }
 }
 
@@ -78,7 +83,7 @@ extension Configuration {
         var streams: [(dose: DueDose, times: DueTimes)] = []
         // Read in place: copying each medication to test the filter made `check` and `list`
         // (one call per schedule) quadratic in the number of medications.
-        for m in medications.indices where filter.medication == nil || filter.medication == medications[m].id {
+        for m in medications.indices where filter.includes(medications[m].id) {
             for s in medications[m].schedules.indices where filter.includes(medications[m].id, medications[m].schedules[s].id) {
                 let schedule = medications[m].schedules[s]
                 var times = DueTimes(

@@ -164,8 +164,7 @@ public final class Daemon: @unchecked Sendable {
     private static let trimming = DispatchQueue(label: "dosed.trim")
 
     /// Gives back memory a burst of work took, once armed and whenever the last client left:
-    /// SQLite's caches and reader connections, then glibc's free arenas (glibc keeps freed
-    /// memory otherwise).
+    /// SQLite's page caches, then glibc's free arenas (glibc keeps freed memory otherwise).
     func giveMemoryBack() {
         Self.trimming.async { [store] in
             store.releaseMemory()

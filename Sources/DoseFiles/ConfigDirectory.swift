@@ -43,13 +43,12 @@ public enum ConfigDirectory {
         localtime: String = "/etc/localtime", timezoneFile: String = "/etc/timezone"
     ) -> ZoneDatabase {
         let directory = environment["TZDIR"] ?? "/usr/share/zoneinfo"
-        let database = ZoneDatabase(system: .utc) { name in
-            guard FileManager.default.fileExists(atPath: directory) else { return true }
-            return name == "UTC" || FileManager.default.fileExists(atPath: directory + "/" + name)
+        let hasDirectory = FileManager.default.fileExists(atPath: directory)
+        var database = ZoneDatabase(system: .utc) { name in
+            !hasDirectory || name == "UTC" || FileManager.default.fileExists(atPath: directory + "/" + name)
         }
-        return ZoneDatabase(system: systemZone(in: database, environment: environment, localtime: localtime,
-                                               timezoneFile: timezoneFile),
-                            holds: { database.named($0) != nil })
+        database.system = systemZone(in: database, environment: environment, localtime: localtime, timezoneFile: timezoneFile)
+        return database
     }
 
     private static func systemZone(

@@ -346,8 +346,8 @@ public final class HistoryStore: Sendable {
         try writer.write { db in try MetaRow(key: MetaRow.lastAlive, value: instant).upsert(db) }
     }
 
-    /// Frees the memory SQLite holds for the history: its page caches, and a pool's reader
-    /// connections (reopened by the next read). Waits for the accesses under way.
+    /// Frees the memory SQLite holds for the history: the page caches of every connection (the
+    /// connections stay open, see `persistentReadOnlyConnections`). Waits for the accesses under way.
     public func releaseMemory() {
         if let pool = writer as? DatabasePool {
             pool.releaseMemory()
