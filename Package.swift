@@ -71,7 +71,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DoseProtocolTests", dependencies: ["DoseProtocol"]),
         .testTarget(name: "DoseSystemdTests", dependencies: ["DoseSystemd", "DoseCore"]),
-        .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd"]),
+        .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DoseFuzzingTests", dependencies: ["DoseFuzzing"]),
         .testTarget(
             name: "EndToEndTests",

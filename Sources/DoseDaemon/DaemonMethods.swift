@@ -247,8 +247,10 @@ extension Daemon: SocketDelegate {
             }
         case .snooze:
             return params(request, as: RPCParams.Snooze.self).flatMap { p in
-                guard case .success(let span) = DurationText.parse(p.for) else {
-                    return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'for' is not a duration: \(p.for)"))
+                let span: Micros
+                switch DurationText.parse(p.for) {
+                case .success(let value): span = value
+                case .failure(let error): return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'for': \(error)"))
                 }
                 return origin(connection, p.channel).flatMap { origin in
                     target(p.dose, p.medication).flatMap { answer(.snooze(span), for: $0, now: now, by: origin).map(message) }

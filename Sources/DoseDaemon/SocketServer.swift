@@ -107,25 +107,57 @@ public final class SocketServer: Sendable {
             }
         } catch {
             try? group.syncShutdownGracefully()
-            throw error
+            throw SetupError(error, path: path)
         }
         logger.debug("listening on \(path)")
     }
 
-    /// Removes a socket file left by a daemon that is gone; refuses when one still answers.
+    /// Removes a socket left by a daemon that is gone; refuses when one still answers, and never
+    /// replaces anything but a socket (a symbolic link planted there is not followed or removed).
     static func removeStale(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw SetupError.notASocket(path: path, symbolicLink: status.st_mode & S_IFMT == S_IFLNK)
+        }
         if let fd = UnixSocket.connect(to: path) {
             close(fd)
-            throw AlreadyRunning(path: path)
+            throw SetupError.alreadyServing(path: path)
         }
         unlink(path)
     }
 
-    /// Another daemon answers on the socket.
-    public struct AlreadyRunning: Error, CustomStringConvertible {
-        public var path: String
-        public var description: String { "another dosed is already serving \(path)" }
+    /// Why the socket could not be served, in one line for the person starting dosed.
+    public enum SetupError: Error, Equatable, CustomStringConvertible {
+        /// Another daemon answers on the socket.
+        case alreadyServing(path: String)
+        /// Something other than a socket (a file, a directory, a symbolic link) is at the path.
+        case notASocket(path: String, symbolicLink: Bool)
+        /// The path does not fit in a socket address (`sun_path`).
+        case pathTooLong(path: String)
+        /// The system refused: the reason as strerror says it.
+        case refused(path: String, reason: String)
+
+        /// What NIO threw, as one of the cases (an error already one of them stays itself).
+        init(_ error: any Error, path: String) {
+            switch error {
+            case let error as SetupError: self = error
+            case let error as IOError: self = .refused(path: path, reason: String(cString: strerror(error.errnoCode)))
+            case SocketAddressError.unixDomainSocketPathTooLong: self = .pathTooLong(path: path)
+            default: self = .refused(path: path, reason: "\(error)")
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .alreadyServing(let path): "another dosed is already serving \(path)"
+            case .notASocket(let path, true): "cannot serve \(path): a symbolic link is there; remove it, or choose another path with --socket"
+            case .notASocket(let path, false): "cannot serve \(path): something other than a socket is there; remove it, or choose another path with --socket"
+            case .pathTooLong(let path):
+                "cannot serve \(path): the path is \(path.utf8.count) bytes, and a socket path has at most \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1)"
+            case .refused(let path, let reason): "cannot serve \(path): \(reason)"
+            }
+        }
     }
 
     /// Stops listening, then closes every connection once what was written to it is flushed (the

@@ -205,8 +205,10 @@ extension Dosectl {
                 duration = target
                 self.target = nil
             }
-            guard case .success(let span) = DurationText.parse(duration), span > 0 else {
-                throw ValidationError("'\(duration)' is not a duration such as 15m")
+            switch DurationText.parse(duration) {
+            case .success(let span) where span > 0: break
+            case .success: throw ValidationError("a snooze must be longer than zero")
+            case .failure(let error): throw ValidationError("\(error)")
             }
         }
 

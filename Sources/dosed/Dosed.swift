@@ -47,7 +47,7 @@ struct Dosed: ParsableCommand {
     func run() throws { serve() }
 
     func serve() -> Never {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        LoggingSystem.bootstrap { _ in StderrLogHandler() }
         let logger = Logger(label: "dosed")
         let flags = Paths.Flags(config: config, state: state, socket: socket, system: system)
         do {

@@ -1,6 +1,8 @@
 import DoseCore
+@testable import DoseDaemon
 import DoseSystemd
 import Foundation
+import Logging
 import Testing
 
 /// Without a journal (a terminal, a container) the entries go to stderr as `journalctl -o short`
@@ -15,6 +17,25 @@ struct JournalLineTests {
         #expect(Journal.shortLine([("MESSAGE", "x")], at: date, pid: 42, utcOffset: 3600).hasPrefix("Nov 30 21:00:00 "))
         let two = Journal.shortLine([("MESSAGE", "a\nb")], at: date, pid: 42, utcOffset: 0)
         #expect(two == "Nov 30 20:00:00 dosed[42]: a\nNov 30 20:00:00 dosed[42]: b\n")
+    }
+
+    @Test("dosed's own diagnostics: journalctl's short lines on stderr, or syslog priorities when stderr is the journal")
+    func diagnostics() throws {
+        let date = Date(timeIntervalSince1970: TimeInterval(RFC3339.parse("2026-11-30T20:00:00Z")! / Civil.second))
+        let terminal = StderrLogHandler(toJournalStream: false)
+        #expect(terminal.text(.info, "dosed started", at: date, pid: 42, utcOffset: 0) == "Nov 30 20:00:00 dosed[42]: dosed started\n")
+        #expect(terminal.text(.warning, "a\nb", at: date, pid: 42, utcOffset: 0) == "Nov 30 20:00:00 dosed[42]: a\nNov 30 20:00:00 dosed[42]: b\n")
+        var journal = StderrLogHandler(toJournalStream: true)
+        #expect(journal.text(.warning, "bus gone\nretrying", at: date) == "<4>bus gone\n<4>retrying\n")
+        #expect(journal.text(.debug, "x", at: date) == "<7>x\n")
+        journal[metadataKey: "file"] = "a.toml"
+        #expect(journal.text(.error, "refused", at: date) == "<3>refused (file=a.toml)\n")
+        // JOURNAL_STREAM must name stderr itself, as systemd sets it; any other stream is not the journal.
+        var status = stat()
+        try #require(fstat(STDERR_FILENO, &status) == 0)
+        #expect(StderrLogHandler.stderrIsJournal(["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino)"]))
+        #expect(!StderrLogHandler.stderrIsJournal(["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino + 1)"]))
+        #expect(!StderrLogHandler.stderrIsJournal([:]))
     }
 
     @Test("the first reminder, a repeat and an escalated repeat read differently")
