@@ -62,14 +62,17 @@ public enum RFC3339 {
             count += 1
         }
 
-        /// `value` (≥ 0) in at least `width` digits, zero-padded.
+        /// `value` in at least `width` digits, zero-padded; a negative one (a year before year 0,
+        /// which no time given reaches) after a minus sign, so formatting never traps.
         mutating func digits(_ value: Int, _ width: Int) {
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            let magnitude = value.magnitude
             var length = 1
-            var rest = value / 10
+            var rest = magnitude / 10
             while rest > 0 { length += 1; rest /= 10 }
             length = Swift.max(length, width)
-            precondition(value >= 0 && count + length <= buffer.count, "RFC3339 capacity")
-            var remaining = value
+            precondition(count + length <= buffer.count, "RFC3339 capacity")
+            var remaining = magnitude
             for index in stride(from: count + length - 1, through: count, by: -1) {
                 buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10

@@ -286,7 +286,7 @@ extension Daemon: SocketDelegate {
     private func instant(_ text: String?, zone: ZoneRules, now: Micros) -> Result<Micros?, RPCError> {
         guard let text else { return .success(nil) }
         guard let instant = TimeInput.parse(text, zone: zone, now: now) else {
-            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text)"))
+            return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' is not a time: \(text) (use \(TimeInput.expected()))"))
         }
         return .success(instant)
     }

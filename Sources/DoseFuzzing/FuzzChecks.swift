@@ -50,7 +50,15 @@ public enum FuzzChecks {
         } catch {
             // The writer reads a subset of TOML; a file it cannot read is not written by it.
         }
-        problems += increasing(load.configuration.upcoming(after: now, count: 20).map(\.due), "upcoming doses")
+        // Upcoming doses come in time order; two schedules may be due at the same instant, one
+        // schedule never twice at one (so each schedule's due times strictly increase).
+        let upcoming = load.configuration.upcoming(after: now, count: 20)
+        for (a, b) in zip(upcoming, upcoming.dropFirst()) where b.due < a.due {
+            problems.append("upcoming doses out of order: \(b.id) after \(a.id)")
+        }
+        for schedule in Set(upcoming.map(\.schedule)).sorted() {
+            problems += increasing(upcoming.filter { $0.schedule == schedule }.map(\.due), "upcoming doses of \(schedule)")
+        }
         var machine = ReminderMachine(config: load.configuration, snapshot: .init(lastAlive: now - Civil.day), now: now)
         _ = machine.start(now: now)
         if let deadline = machine.nextDeadline(), deadline < now - Civil.day - DurationText.maximum {

@@ -108,6 +108,26 @@ struct RobustnessTests {
         #expect(try DurationText.parse("521w3d").get() == DurationText.maximum)
     }
 
+    @Test("a time given is within 1970 to 2199 in any zone, and formatting a year outside it never traps")
+    func timeInputRange() throws {
+        let chatham = try #require(ZoneRules.named("Pacific/Chatham"))
+        let now = try #require(RFC3339.parse("2026-11-30T12:00:00Z"))
+        // Year 0 in a zone ahead of UTC was year -1 in UTC, which formatting trapped on (a fuzz finding).
+        for text in ["0000-01-01", "0000-01-01T00:00:00Z", "1969-12-31 23:59", "2200-01-02", "9999-12-31T23:59:59Z"] {
+            #expect(TimeInput.parse(text, zone: chatham, now: now) == nil, "\(text)")
+            #expect(TimeInput.parse(text, zone: .utc, now: now) == nil, "\(text)")
+        }
+        #expect(TimeInput.parse("1970-01-01", zone: .utc, now: now) == 0)
+        #expect(TimeInput.parse("2199-12-31T23:59:59Z", zone: .utc, now: now) == TimeInput.range.upperBound - 999_999)
+        #expect(TimeInput.parse("3650d", zone: .utc, now: 100 * Civil.day, allowsDuration: true) == nil)
+        #expect(TimeInput.expected().hasSuffix("from 1970 to 2199"))
+        #expect(RFC3339.utc(-Civil.day) == "1969-12-31T00:00:00Z")
+        #expect(RFC3339.utc(WallTime(year: -1, month: 12, day: 31).local) == "-0001-12-31T00:00:00Z")
+        #expect(RFC3339.utc(WallTime(year: -99_999, month: 1, day: 1).local) == "-99999-01-01T00:00:00Z")
+        #expect(RFC3339.local(WallTime(year: 99_999, month: 12, day: 31, hour: 23).local + 123_456, offset: 50_400)
+            == "100000-01-01T13:00:00.123456+14:00")
+    }
+
     @Test("out-of-range numbers in a file are FILE:LINE:COLUMN errors naming the range")
     func fileRanges() {
         let text = """

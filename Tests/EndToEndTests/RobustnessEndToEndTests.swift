@@ -193,6 +193,12 @@ struct RobustnessEndToEndTests {
         defer { dir.remove() }
         let negative = try dosectl(["next", "-n", "-3", "--config", dir.path])
         #expect(negative.status == 2 && negative.stderr.contains("-n must be 0 to 100000, not -3"), "\(negative.stderr)")
+        // Year 0 east of UTC is before 1970 in UTC (dosectl trapped formatting it): a usage error naming the years.
+        for arguments in [["history", "--since", "0000-01-01"], ["take", "tablet", "--at", "0000-01-01"], ["next", "--from", "2200-01-02"]] {
+            let year = try dosectl(arguments + ["--config", dir.path, "--state", dir.url.appendingPathComponent("state").path],
+                                   environment: ["TZ": "Pacific/Chatham"])
+            #expect(year.status == 2 && year.stderr.contains("from 1970 to 2199"), "\(arguments): \(year.stderr)")
+        }
         let unterminated = try ConfigDir(["medications/t.toml": "name = \"T\n"])
         defer { unterminated.remove() }
         let check = try dosectl(["check", "--config", unterminated.path])
@@ -221,6 +227,11 @@ struct RobustnessEndToEndTests {
             client.sendLine(invalid)
             #expect(((client.readJSON()?["error"] as? [String: Any])?["code"] as? Int) == -32700, "\(invalid)")
         }
+        // A take 'at' year 0 east of UTC (before 1970 in UTC) is refused with the years allowed, never a trap.
+        let yearZero = try client.call("take", ["medication": "interferon", "at": "0000-01-01T00:00:00+14:00"])
+        let refusal = try #require(yearZero["error"] as? [String: Any], "\(yearZero)")
+        #expect(refusal["code"] as? Int == -32602 && (refusal["message"] as? String)?.contains("from 1970 to 2199") == true, "\(refusal)")
+        #expect(try client.call("status")["result"] != nil)
     }
 
     @Test("2,000 pipelined takes read late: every one is answered, none recorded twice")
