@@ -22,7 +22,7 @@ struct Dosectl: ParsableCommand {
     /// Runs the command; usage errors exit 2 and failures 1, as SPEC 8 fixes.
     static func main() {
         do {
-            var command = try parseAsRoot(Amend.separatingStateDirectory(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
+            var command = try command(Amend.separatingStateDirectory(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
             try command.run()
         } catch let failure as Failure {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))
@@ -35,6 +35,23 @@ struct Dosectl: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+}
+
+extension Dosectl {
+    /// The command `arguments` name. The subcommand they start with is parsed on its own first:
+    /// parsing from the root reflects every command of the tree, a third of a short command's
+    /// whole run (README, Benchmarks). Whatever does not parse that way (`--help`, `--version`,
+    /// completion scripts, a usage error) is parsed from the root, which words its messages and
+    /// usage lines for the whole tree, so what a person sees is the same either way.
+    static func command(_ arguments: [String]) throws -> any ParsableCommand {
+        if let name = arguments.first,
+           let subcommand = configuration.subcommands.first(where: { $0.configuration.commandName == name }),
+           let command = try? subcommand.parseAsRoot(Array(arguments.dropFirst())),
+           !(command is Dosectl) {
+            return command
+        }
+        return try parseAsRoot(arguments)
     }
 }
 
