@@ -30,6 +30,12 @@ public final class Daemon: @unchecked Sendable {
     private let notifier = Notifier()
     private var watchdog: (any DispatchSourceTimer)?
     private var lastStatus = ""
+    /// What the one timer is set to: `.none` before it is first set and once it has fired,
+    /// else the deadline (nil: nothing to wait for). Setting a dispatch timer again clears an
+    /// expiry not yet handled (dispatch_source_set_timer), so an unchanged deadline is left as
+    /// it is: re-arming after every answer pushed a due reminder's tick behind each new request
+    /// (50 ms late under a stream of takes).
+    private var armedFor: Micros?? = .none
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
     /// Desktop notifications (SPEC 9), made at start; shown while `[notify] desktop` is on.
@@ -109,13 +115,7 @@ public final class Daemon: @unchecked Sendable {
             self.queue.async { self.answerFromDesktop(dose, key) }
         }
         try queue.sync {
-            timer.setEventHandler { [unowned self] in self.tick() }
-            let now = Self.now()
-            try store.noteSchedulesSeen(of: machine.config, at: now)
-            let loaded = Event.configLoaded(summary: summary(machine.config))
-            perform(machine.start(now: now) + [.emit(loaded)] + configErrors(startErrors), alive: now)
-            startErrors = nil
-            rearm()
+            try startEngine()
             notifier.ready(status: lastStatus)
             startWatchdog()
         }
@@ -138,6 +138,19 @@ public final class Daemon: @unchecked Sendable {
         }
         let schedules = queue.sync { machine.config.scheduleCount }
         logger.info("dosed started: \(schedules) schedule(s), socket \(socketPath)")
+    }
+
+    /// The engine's start, on its queue: the timer gets its work, the machine catches up from
+    /// the history (and tells of it), and the timer is set.
+    func startEngine() throws {
+        dispatchPrecondition(condition: .onQueue(queue))
+        timer.setEventHandler { [unowned self] in self.tick() }
+        let now = Self.now()
+        try store.noteSchedulesSeen(of: machine.config, at: now)
+        let loaded = Event.configLoaded(summary: summary(machine.config))
+        perform(machine.start(now: now) + [.emit(loaded)] + configErrors(startErrors), alive: now)
+        startErrors = nil
+        rearm()
     }
 
     /// Stops in the order of swift-service-lifecycle's graceful shutdown: what is already queued
@@ -174,6 +187,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func tick() {
         let now = Self.now()
+        armedFor = .none
         perform(machine.advance(to: now), alive: now)
         rearm()
     }
@@ -211,6 +225,8 @@ public final class Daemon: @unchecked Sendable {
             lastStatus = status
             notifier.status(status)
         }
+        guard armedFor != .some(plan.deadline) else { return }
+        armedFor = .some(plan.deadline)
         guard let deadline = plan.deadline else {
             timer.schedule(wallDeadline: .distantFuture)
             return

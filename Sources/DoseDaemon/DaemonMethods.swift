@@ -187,7 +187,7 @@ extension Daemon: SocketDelegate {
                 let doses = machine.upcoming(after: now, count: count, filter: .init(medication: p.medication, schedule: nil))
                 // The engine picks the records; the messages are built and encoded off its queue.
                 let records = doses.map(upcomingRecord)
-                return .success(EncodedJSON { records.map { DoseMessage($0, config: config, now: now) } })
+                return .success(EncodedJSON(doses: { records.map { DoseMessage($0, config: config, now: now) } }))
             }
         case .subscribe:
             return params(request, as: RPCParams.Subscribe.self).flatMap { p in

@@ -104,9 +104,20 @@ public struct EncodedJSON: Sendable {
         encode = { (try? RPCMessage.text(value)) ?? "null" }
     }
 
-    /// The JSON of what `produce` makes, made and encoded when `text` is asked for.
-    public init<T: Encodable & SendableMetatype>(producing produce: @escaping @Sendable () -> T) {
-        encode = { (try? RPCMessage.text(produce())) ?? "null" }
+    /// A list of doses' JSON, made and written by hand when `text` is asked for (the encoder's
+    /// text, as for one dose). `upcoming` lists up to 10,000 doses a line: Foundation's encoder
+    /// built a tree of every member first, which took several times the reply's size and left
+    /// the daemon's heap fragmented after.
+    public init(doses produce: @escaping @Sendable () -> [DoseMessage]) {
+        encode = {
+            var bytes: [UInt8] = [UInt8(ascii: "[")]
+            for (index, message) in produce().enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                message.appendJSON(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+            return String(decoding: bytes, as: UTF8.self)
+        }
     }
 
     /// A dose's JSON, written by hand when asked for (the same text as the encoder's, without

@@ -29,6 +29,17 @@ struct JSONTextTests {
         }
     }
 
+    @Test("a list of doses (upcoming's reply) as the encoder writes it, the empty list included")
+    func doseList() throws {
+        let medication = Medication(id: "m", name: "M")
+        let messages = Self.awkward.enumerated().map { index, text in
+            DoseMessage(DueDose(medication: "m", schedule: "s", due: Micros(index) * 3_600_000_000), medication: medication,
+                        zone: ZoneRules.utc, site: text, state: index % 2 == 0 ? .upcoming : .due)
+        }
+        #expect(EncodedJSON(doses: { messages }).text == (try RPCMessage.text(messages)))
+        #expect(EncodedJSON(doses: { [] }).text == "[]")
+    }
+
     @Test("kind takes its place in key order")
     func kind() throws {
         let message = DoseMessage(DueDose(medication: "m", schedule: "s", due: 0), medication: Medication(id: "m", name: "M"),
