@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "DoseFuzzingTests", dependencies: ["DoseFuzzing"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DoseCore", "DoseProtocol", "DoseStore"]
+            dependencies: ["DoseCore", "DoseDaemon", "DoseProtocol", "DoseStore"]
         ),
     ],
     swiftLanguageModes: [.v6]

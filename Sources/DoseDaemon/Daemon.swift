@@ -36,6 +36,8 @@ public final class Daemon: @unchecked Sendable {
     /// it is: re-arming after every answer pushed a due reminder's tick behind each new request
     /// (50 ms late under a stream of takes).
     private var armedFor: Micros?? = .none
+    /// The wall clock's offset from `CLOCK_BOOTTIME` when last looked at (see ``clockWasSet()``).
+    private var clockOffset: Micros = 0
     private var watchers: [AnyObject] = []
     private var signalSources: [any DispatchSourceSignal] = []
     /// Desktop notifications (SPEC 9), made at start; shown while `[notify] desktop` is on.
@@ -124,10 +126,9 @@ public final class Daemon: @unchecked Sendable {
             startWatchdog()
         }
         giveMemoryBack()
-        if let clock = ClockWatcher(queue: queue, changed: { [unowned self] in
-            self.logger.info("the clock was set: catching up")
-            self.tick()
-        }) { watchers.append(clock) }
+        if let clock = ClockWatcher(queue: queue, changed: { [unowned self] in self.clockWasSet() }) {
+            watchers.append(clock)
+        }
         if let config = ConfigWatcher(directory: paths.config, queue: queue, changed: { [unowned self] in
             _ = self.reload()
         }) { watchers.append(config) }
@@ -148,6 +149,7 @@ public final class Daemon: @unchecked Sendable {
     /// the history (and tells of it), and the timer is set.
     func startEngine() throws {
         dispatchPrecondition(condition: .onQueue(queue))
+        clockOffset = Self.wallClockOffset()
         timer.setEventHandler { [unowned self] in self.tick() }
         let now = Self.now()
         try store.noteSchedulesSeen(of: machine.config, at: now)
@@ -187,6 +189,28 @@ public final class Daemon: @unchecked Sendable {
             store.releaseMemory()
             _ = malloc_trim(0)
         }
+    }
+
+    /// The wall clock was set: catch up at once (a tick), and say so when it moved. Some
+    /// machines set the clock to the time it already shows many times a second; a line for each
+    /// buried the reminders on the terminal.
+    private func clockWasSet() {
+        let offset = Self.wallClockOffset()
+        let moved = offset - clockOffset
+        clockOffset = offset
+        if moved.magnitude >= UInt64(Civil.second) {
+            let seconds = moved.magnitude / UInt64(Civil.second)
+            logger.info("the clock was set \(moved > 0 ? "forward" : "back") by \(seconds) s: catching up")
+        }
+        tick()
+    }
+
+    /// The wall clock's offset from `CLOCK_BOOTTIME`, which counts on through suspend and is never
+    /// set: setting the clock changes the offset by as much as it moved the clock.
+    static func wallClockOffset() -> Micros {
+        var boot = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &boot)
+        return now() - (Micros(boot.tv_sec) * Civil.second + Micros(boot.tv_nsec) / 1000)
     }
 
     private func tick() {
