@@ -1,6 +1,7 @@
 /// Times as the command line takes them (SPEC 8): RFC 3339, `YYYY-MM-DD HH:MM[:SS]`,
 /// `YYYY-MM-DD` (read in `zone`) and `now`; durations such as `30d` mean that long before `now`
 /// where `allowsDuration` is set (`--since`).
+///
 /// A time given is within the years a due time may have (1970 to 2199, as in the configuration),
 /// so every instant a person or a client names formats and compares like a due time.
 public enum TimeInput {

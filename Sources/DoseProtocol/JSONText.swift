@@ -84,6 +84,18 @@ public struct JSONObjectText {
     }
 }
 
+/// `[a,b,…]` at the end of `bytes`, each element written there by `element`: the arrays of the
+/// long listings (history, `upcoming`, a dose's audit trail).
+public func appendJSONArray<Elements: Sequence>(_ elements: Elements, to bytes: inout [UInt8],
+                                                _ element: (Elements.Element, inout [UInt8]) -> Void) {
+    bytes.append(UInt8(ascii: "["))
+    for (index, item) in elements.enumerated() {
+        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        element(item, &bytes)
+    }
+    bytes.append(UInt8(ascii: "]"))
+}
+
 /// Members written in key order straight onto the end of a byte buffer (the caller keeps the
 /// order sorted): appending UTF-8 bytes costs a fraction of appending to a String, and a listing
 /// is megabytes long.
@@ -137,12 +149,7 @@ extension DoseMessage {
         o.stringIfPresent("answered_at", answered_at, &bytes)
         if let changes {
             o.key("changes", &bytes)
-            bytes.append(UInt8(ascii: "["))
-            for (index, change) in changes.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                change.appendJSON(to: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+            appendJSONArray(changes, to: &bytes) { change, bytes in change.appendJSON(to: &bytes) }
         }
         o.boolIfPresent("corrected", corrected, &bytes)
         o.string("dose", dose, &bytes)

@@ -110,12 +110,8 @@ public struct EncodedJSON: Sendable {
     /// the daemon's heap fragmented after.
     public init(doses produce: @escaping @Sendable () -> [DoseMessage]) {
         encode = {
-            var bytes: [UInt8] = [UInt8(ascii: "[")]
-            for (index, message) in produce().enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                message.appendJSON(to: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+            var bytes: [UInt8] = []
+            appendJSONArray(produce(), to: &bytes) { message, bytes in message.appendJSON(to: &bytes) }
             return String(decoding: bytes, as: UTF8.self)
         }
     }

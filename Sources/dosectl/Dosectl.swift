@@ -47,8 +47,7 @@ extension Dosectl {
     static func command(_ arguments: [String]) throws -> any ParsableCommand {
         if let name = arguments.first,
            let subcommand = configuration.subcommands.first(where: { $0.configuration.commandName == name }),
-           let command = try? subcommand.parseAsRoot(Array(arguments.dropFirst())),
-           !(command is Dosectl) {
+           let command = try? subcommand.parseAsRoot(Array(arguments.dropFirst())) {
             return command
         }
         return try parseAsRoot(arguments)

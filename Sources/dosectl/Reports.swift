@@ -94,10 +94,9 @@ struct Reports {
     /// The rows as SPEC 8's JSON array: each a Dose with `"kind": "dose"` and its audit trail
     /// (SPEC 10's `changes`), or a note; written into one string (a 30-day history is thousands).
     func json(_ rows: [Row], trail: [String: [Change]]) -> String {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        var bytes: [UInt8] = []
         bytes.reserveCapacity(rows.count * 700)
-        for (index, row) in rows.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        appendJSONArray(rows, to: &bytes) { row, bytes in
             switch row {
             case .dose(let record):
                 var message = DoseMessage(record, config: config, now: now)
@@ -114,7 +113,6 @@ struct Reports {
                 bytes.append(contentsOf: o.text.utf8)
             }
         }
-        bytes.append(UInt8(ascii: "]"))
         return String(decoding: bytes, as: UTF8.self)
     }
 
