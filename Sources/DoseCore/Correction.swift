@@ -206,7 +206,7 @@ extension ReminderMachine {
         record.snoozedUntil = nil
         record.reason = reason
         record.corrected = true
-        records[id] = record
+        remember(record)
         recount(record.dose, removing: old.state == .taken ? old.answeredAt : nil,
                 adding: record.state == .taken ? record.answeredAt : nil, site: record.state == .taken ? record.site : nil)
         let change = Change(answer: record, recorded: now, origin: origin, isCorrection: true)
@@ -220,7 +220,6 @@ extension ReminderMachine {
         var record = old
         record.reason = reason
         record.corrected = true
-        records[old.id] = nil
         recount(old.dose, removing: old.answeredAt, adding: nil, site: nil)
         let change = Change(dose: old.dose, state: .withdrawn, recorded: now, origin: origin, reason: reason, isCorrection: true)
         let moved = moveStock(old.dose.medication, by: old.state == .taken ? 1 : 0, now: now) {
@@ -243,7 +242,8 @@ extension ReminderMachine {
     /// Restores what corrections change and this machine cannot recompute alone: the last take
     /// of each schedule and the recent takes of each medication, from the history.
     public mutating func restoreTakes(lastTaken: [String: Micros], takes: [String: [Micros]]) {
-        self.lastTaken = lastTaken
-        self.takes = takes
+        assert(!changing, "the takes are restored once a change is kept")
+        self.lastTaken = .init(lastTaken)
+        self.takes = .init(takes)
     }
 }

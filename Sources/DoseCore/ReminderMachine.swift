@@ -86,17 +86,20 @@ public struct ReminderMachine: Sendable {
     }
 
     public private(set) var config: Configuration
-    /// Doses the machine knows, by id: pending ones and recently answered ones.
-    public internal(set) var records: [String: DoseRecord] = [:]
+    /// Scheduled doses the machine knows, by id: pending ones and recently answered ones
+    /// (``remember(_:)``).
+    public internal(set) var records = UndoableDictionary<String, DoseRecord>()
     /// Doses due up to this instant (plus each schedule's longest lead) have been introduced.
     public private(set) var horizon: Micros
-    public private(set) var stock: [String: Stock]
-    var siteUse: [String: [String: Micros]]
-    var lastTaken: [String: Micros]
+    public private(set) var stock: UndoableDictionary<String, Stock>
+    var siteUse: UndoableDictionary<String, [String: Micros]>
+    var lastTaken: UndoableDictionary<String, Micros>
     /// Recent takes of each `[as_needed]` medication (``AsNeeded/lookback`` back).
-    var takes: [String: [Micros]]
+    var takes: UndoableDictionary<String, [Micros]>
     /// When answered records were last forgotten (at most once a minute).
     private var lastPrune: Micros = .min
+    /// Whether a change is under way (``beginChange()``).
+    private(set) var changing = false
 
     /// A late reminder is one that fires more than this after its time: a catch-up after
     /// downtime, suspend or a clock jump (timers themselves are late by well under a millisecond).
@@ -107,12 +110,47 @@ public struct ReminderMachine: Sendable {
     ///     the first ``advance(to:)``. On a very first start nothing is caught up.
     public init(config: Configuration, snapshot: Snapshot, now: Micros) {
         self.config = config
-        for record in snapshot.records { records[record.id] = record }
+        for record in snapshot.records where !record.isExtra { records[record.id] = record }
         horizon = min(snapshot.lastAlive ?? now, now)
-        stock = snapshot.stock
-        siteUse = snapshot.siteUse
-        lastTaken = snapshot.lastTaken
-        takes = snapshot.takes
+        stock = .init(snapshot.stock)
+        siteUse = .init(snapshot.siteUse)
+        lastTaken = .init(snapshot.lastTaken)
+        takes = .init(snapshot.takes)
+    }
+
+    // MARK: - Changes that can be taken back
+
+    /// Starts a change (an answer, a correction, a refill) that ``endChange(keeping:)`` keeps or
+    /// takes back: the daemon takes it back when its actions cannot be saved. Such a change
+    /// alters records, stock, sites and takes, key by key; the machine remembers the keys it
+    /// touches, not a copy of everything it holds.
+    public mutating func beginChange() {
+        assert(!changing, "a change is already under way")
+        changing = true
+        records.mark()
+        stock.mark()
+        siteUse.mark()
+        lastTaken.mark()
+        takes.mark()
+    }
+
+    /// Ends the change begun by ``beginChange()``: keeps it, or puts the machine back as it was.
+    public mutating func endChange(keeping keep: Bool) {
+        assert(changing, "no change is under way")
+        changing = false
+        if keep {
+            records.keep()
+            stock.keep()
+            siteUse.keep()
+            lastTaken.keep()
+            takes.keep()
+        } else {
+            records.undo()
+            stock.undo()
+            siteUse.undo()
+            lastTaken.undo()
+            takes.undo()
+        }
     }
 
     // MARK: - Time
@@ -327,8 +365,8 @@ public struct ReminderMachine: Sendable {
             takes[medication] = times.filter { $0 > now - rule.lookback }
         }
         let longest = config.longestWindow
-        records = records.filter { _, record in
-            record.state == .pending || record.dose.due + longest + Civil.day > now
+        records.removeAll { _, record in
+            record.state != .pending && record.dose.due + longest + Civil.day <= now
         }
     }
 
@@ -538,7 +576,7 @@ public struct ReminderMachine: Sendable {
         // The reason of a dose is that of its latest record: a take has none.
         record.reason = nil
         record.snoozedUntil = nil
-        records[record.id] = record
+        remember(record)
         recount(record.dose, removing: nil, adding: at, site: record.site)
         var actions: [Action] = [.save(record), .log(Change(answer: record, recorded: now, origin: origin))]
         if var current = stock[medication] {
@@ -549,6 +587,15 @@ public struct ReminderMachine: Sendable {
             actions.append(.emit(.taken(record, stock: nil)))
         }
         return (record, actions)
+    }
+
+    /// Keeps the record of a scheduled dose, so that its reminders neither repeat nor start over.
+    /// An unscheduled or as-needed take is only saved: nothing is due of it, and what it counts
+    /// for (sites, limits, stock) is kept apart. Amending or taking one back reads it from the
+    /// history, as for doses the machine has forgotten.
+    mutating func remember(_ record: DoseRecord) {
+        guard !record.isExtra else { return }
+        records[record.id] = record
     }
 
     /// Keeps the site use, the takes counted for as-needed limits and the last take of each
@@ -581,8 +628,9 @@ public struct ReminderMachine: Sendable {
             guard let dose = DoseID.parse(id), let medication = config.medication(dose.medication) else {
                 return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
             }
-            if dose.schedule == DoseID.extra {
-                return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
+            if DoseID.isUnscheduled(dose.schedule) {
+                return .failure(AnswerError(code: .notFound, message:
+                    "no dose \(id) is due: a take outside the schedule is answered once; amend or undo it instead"))
             }
             guard let schedule = medication.schedule(dose.schedule) else {
                 return .failure(AnswerError(code: .notFound, message: "\(dose.medication) has no schedule \(dose.schedule)"))
@@ -641,8 +689,9 @@ public struct ReminderMachine: Sendable {
     /// - Parameter takes: the recent takes the new `[as_needed]` limits need, when they reach
     ///   further back than the machine remembers.
     public mutating func reload(_ newConfig: Configuration, now: Micros, takes: [String: [Micros]]? = nil) -> [Action] {
+        assert(!changing, "a reload is not a change that can be taken back")
         config = newConfig
-        if let takes { self.takes = takes }
+        if let takes { self.takes = .init(takes) }
         var actions: [Action] = []
         applyConfigStock(into: &actions)
         return actions + advance(to: now)

@@ -12,10 +12,12 @@ import Logging
 ///
 /// Every piece of state lives on one serial queue (`queue`; `perform`, `emit` and the socket's
 /// `dispatch` check it). Timers, the socket, signals, the clock watcher and the config watcher only
-/// enqueue work there; the machine decides, this class performs its actions. The socket's methods
-/// are in DaemonMethods.swift.
+/// enqueue work there (other threads through `inbox`); the machine decides, this class performs
+/// its actions. The socket's methods are in DaemonMethods.swift.
 public final class Daemon: @unchecked Sendable {
-    let queue = DispatchQueue(label: "dosed.engine")
+    /// How other threads (the socket's, the bus's) hand work to the engine queue.
+    let inbox = Inbox(DispatchQueue(label: "dosed.engine"))
+    var queue: DispatchQueue { inbox.queue }
     var machine: ReminderMachine
     let store: HistoryStore
     private let journal: Journal
@@ -74,7 +76,7 @@ public final class Daemon: @unchecked Sendable {
         let longest = config.longestWindow
         let takesSince = config.asNeededLookback.map { now - $0 }
         machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest, takesSince: takesSince), now: now)
-        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer = DispatchSource.makeTimerSource(queue: inbox.queue)
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
         timer.resume()
@@ -118,7 +120,7 @@ public final class Daemon: @unchecked Sendable {
             if paths.flags.system, let group = getgrnam("dosed") { chown(socketPath, getuid(), group.pointee.gr_gid) }
         }
         desktop = DesktopNotifier(logger: logger) { [unowned self] dose, key in
-            self.queue.async { self.answerFromDesktop(dose, key) }
+            self.inbox.async { self.answerFromDesktop(dose, key) }
         }
         try queue.sync {
             try startEngine()
@@ -160,15 +162,15 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Stops in the order of swift-service-lifecycle's graceful shutdown: what is already queued
-    /// on the engine runs first (the stop itself is queued behind it), then every client gets
+    /// for the engine runs first (the stop itself is queued behind it), then every client gets
     /// the replies written to it and is closed, running hooks are ended, the time is recorded
     /// (the next start catches up from it), and dosed exits 0.
     public func stop() {
         dispatchPrecondition(condition: .onQueue(queue))
         notifier.stopping()
-        queue.async { [self] in
+        inbox.async { [self] in
             // Replies being encoded go out before the connections close.
-            Self.rendering.sync {}
+            Self.rendering.sync()
             server?.shutdown()
             desktop?.stop()
             hooks.stopAll()

@@ -13,7 +13,7 @@ extension Daemon: SocketDelegate {
     }
 
     public func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void) {
-        queue.async { [self] in
+        inbox.async { [self] in
             switch Self.parse(line) {
             case .failure(let failure):
                 reply(RPCMessage.line(RPCMessage.error(id: failure.id, failure.error)))
@@ -31,7 +31,7 @@ extension Daemon: SocketDelegate {
     }
 
     public func closed(_ connection: Connection) {
-        queue.async { [self] in _ = subscribers.removeValue(forKey: connection) }
+        inbox.async { [self] in _ = subscribers.removeValue(forKey: connection) }
     }
 
     public func lastClientLeft() {
@@ -75,7 +75,7 @@ extension Daemon: SocketDelegate {
     /// Where replies are encoded, off the engine queue. Serial: on Linux the first use of a
     /// concurrent queue starts libdispatch's thread-pool monitor, a timer that wakes the
     /// process every second from then on (an idle dosed must not wake at all).
-    static let rendering = DispatchQueue(label: "dosed.replies")
+    static let rendering = Inbox(DispatchQueue(label: "dosed.replies"))
 
     private func runBatch(_ items: ArraySlice<JSONValue>, replies: [Rendering], budget: Int, from connection: Connection,
                           reply: @escaping @Sendable (String?) -> Void) {
@@ -264,13 +264,15 @@ extension Daemon: SocketDelegate {
                 guard (p.set == nil) != (p.add == nil) else {
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "give exactly one of 'set' and 'add'"))
                 }
-                let saved = machine
+                machine.beginChange()
                 switch machine.refill(p.medication, amount: p.set ?? p.add!, add: p.add != nil, now: now) {
                 case .failure(let error):
+                    machine.endChange(keeping: false)
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
                 case .success(let actions):
-                    guard perform(actions) else {
-                        machine = saved
+                    let saved = perform(actions)
+                    machine.endChange(keeping: saved)
+                    guard saved else {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history"))
                     }
                 }
@@ -322,9 +324,10 @@ extension Daemon: SocketDelegate {
     private func commit(correcting: Bool,
                         _ change: (inout ReminderMachine) -> Result<(DoseRecord, [ReminderMachine.Action]), ReminderMachine.AnswerError>)
         -> Result<DoseRecord, RPCError> {
-        let saved = machine
+        machine.beginChange()
         switch change(&machine) {
         case .failure(let error):
+            machine.endChange(keeping: false)
             switch error.code {
             case .notFound: return .failure(RPCError(code: RPCErrorCode.noSuchDose, message: error.message))
             case .invalid: return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
@@ -338,8 +341,9 @@ extension Daemon: SocketDelegate {
                 return .failure(RPCError(code: RPCErrorCode.limitReached, message: error.message, data: data))
             }
         case .success(let (record, actions)):
-            guard perform(actions) else {
-                machine = saved
+            let saved = perform(actions)
+            machine.endChange(keeping: saved)
+            guard saved else {
                 return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history; the answer was not recorded"))
             }
             if correcting, let lastTaken = try? store.lastTakes(),

@@ -8,7 +8,8 @@ import Logging
 /// no reminder. Buttons pressed come back through `answer`, which the engine handles like a
 /// socket's `take`, `snooze` or `skip`.
 final class DesktopNotifier: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "dosed.desktop")
+    private let inbox = Inbox(DispatchQueue(label: "dosed.desktop"))
+    private var queue: DispatchQueue { inbox.queue }
     private let logger: Logger
     private let answer: @Sendable (String, DesktopNotice.Key) -> Void
     private var bus: SessionBus?
@@ -39,13 +40,13 @@ final class DesktopNotifier: @unchecked Sendable {
 
     /// Shows or closes a dose's notification, in the background.
     func apply(_ change: DesktopNotice.Change) {
-        queue.async { [self] in handle(change) }
+        inbox.async { [self] in handle(change) }
     }
 
     /// Closes every notification shown and waits until that is written: once dosed is gone,
     /// their buttons would answer nobody.
     func stop() {
-        queue.sync {
+        inbox.sync { [self] in
             guard case .ready(_, let actions) = server else { return }
             perform(book.closeAll(), actions: actions)
             bus?.flush()

@@ -144,16 +144,18 @@ struct CorrectionTests {
         let (extra, made) = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"),
                                                now: at("2026-12-01T09:00:00Z"), by: Self.me).get()
         #expect(extra.isExtra && machine.stock["interferon"]?.value == 3)
+        // The history keeps it (the daemon passes its record as `stored`), not the machine.
+        #expect(machine.records[extra.id] == nil)
         // An unscheduled take was no scheduled dose: it cannot be skipped, held or missed.
         for correction: ReminderMachine.Correction in [.skipped, .held, .missed] {
-            if case .failure(let error) = machine.amend(extra.id, to: correction, reason: "no", stored: nil,
+            if case .failure(let error) = machine.amend(extra.id, to: correction, reason: "no", stored: extra,
                                                          now: at("2026-12-01T09:00:30Z"), by: Self.me) {
                 #expect(error.message.contains("outside its schedule"), "\(correction)")
             } else {
                 Issue.record("\(correction) of an unscheduled take")
             }
         }
-        let (_, withdrawn) = try machine.undo((Self.changes(made)[0], true), stored: nil, now: at("2026-12-01T09:01:00Z"), by: Self.me).get()
+        let (_, withdrawn) = try machine.undo((Self.changes(made)[0], true), stored: extra, now: at("2026-12-01T09:01:00Z"), by: Self.me).get()
         #expect(withdrawn.contains(.withdraw(extra.id)))
         #expect(Self.changes(withdrawn).map(\.state) == [.withdrawn])
         #expect(machine.records[extra.id] == nil && machine.stock["interferon"]?.value == 4)

@@ -1,0 +1,63 @@
+/// A dictionary whose changes since ``mark()`` can be taken back: once marked, it keeps the value
+/// each key had before its first change. The reminder machine undoes an answer that could not be
+/// saved this way, at the cost of the keys the answer touched; copying the machine to restore it
+/// would copy every record it holds, at every answer.
+public struct UndoableDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable, Sequence {
+    public private(set) var contents: [Key: Value]
+    /// Since the mark: each changed key's value before its first change (nil: it had none).
+    private var before: [Key: Value?]?
+
+    public init(_ contents: [Key: Value] = [:]) {
+        self.contents = contents
+    }
+
+    public subscript(key: Key) -> Value? {
+        get { contents[key] }
+        set {
+            remember(key)
+            contents[key] = newValue
+        }
+    }
+
+    public subscript(key: Key, default value: @autoclosure () -> Value) -> Value {
+        get { contents[key] ?? value() }
+        set {
+            remember(key)
+            contents[key] = newValue
+        }
+    }
+
+    public var values: Dictionary<Key, Value>.Values { contents.values }
+    public var count: Int { contents.count }
+    public func makeIterator() -> Dictionary<Key, Value>.Iterator { contents.makeIterator() }
+
+    public mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) {
+        for (key, value) in contents where shouldRemove(key, value) { self[key] = nil }
+    }
+
+    /// From now on, remembers what changes so that ``undo()`` can take it back.
+    public mutating func mark() {
+        before = [:]
+    }
+
+    /// Takes back every change since the mark, and forgets the mark.
+    public mutating func undo() {
+        for (key, value) in before ?? [:] { contents[key] = value }
+        before = nil
+    }
+
+    /// Keeps the changes since the mark, and forgets the mark.
+    public mutating func keep() {
+        before = nil
+    }
+
+    private mutating func remember(_ key: Key) {
+        guard before != nil, before?.index(forKey: key) == nil else { return }
+        before?[key] = .some(contents[key])
+    }
+}
+
+extension UndoableDictionary: Equatable where Value: Equatable {
+    /// Equal contents (what is remembered for an undo does not count).
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.contents == rhs.contents }
+}
