@@ -71,7 +71,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DoseProtocolTests", dependencies: ["DoseProtocol"]),
         .testTarget(name: "DoseSystemdTests", dependencies: ["DoseSystemd", "DoseCore"]),
-        .testTarget(name: "DoseDaemonTests", dependencies: ["DoseDaemon", "DoseSystemd", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DoseDaemonTests", dependencies: [
+            "DoseDaemon", "DoseSystemd", .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "DoseFuzzingTests", dependencies: ["DoseFuzzing"]),
         .testTarget(
             name: "EndToEndTests",
