@@ -1,10 +1,7 @@
 import DoseCore
 @testable import DoseDaemon
-import DoseFiles
-import DoseSystemd
 import Foundation
 import GRDB
-import Logging
 import Testing
 
 /// An answer the history cannot save is not recorded: the daemon says so (-32603), and the
@@ -14,12 +11,9 @@ import Testing
 struct RollbackTests {
     @Test("a take and a refill refused by the history leave the dose to take and the stock as it was")
     func refusedWrite() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dosed-rollback-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("config/medications"), withIntermediateDirectories: true)
         // Due in half an hour: within its window ahead, so a take by medication takes it early.
         let due = (Daemon.now() / Civil.minute + 30) * Civil.minute
-        try """
+        let (daemon, paths, root) = try startedEngine(demo: """
             name = "Demo"
             stock = 5
             sites = ["left", "right"]
@@ -28,10 +22,8 @@ struct RollbackTests {
             every = "1d"
             first = \(RFC3339.utc(due))
             window = "2h"
-            """.write(to: root.appendingPathComponent("config/medications/demo.toml"), atomically: false, encoding: .utf8)
-        let paths = Paths(Paths.Flags(config: root.path + "/config", state: root.path + "/state", socket: root.path + "/dosed.sock"))
-        let daemon = try Daemon(paths: paths, logger: Logger(label: "test"), journal: Journal(toJournal: false, toStderr: false))
-        try daemon.queue.sync { try daemon.startEngine() }
+            """)
+        defer { try? FileManager.default.removeItem(at: root) }
         let id = DoseID.make(medication: "demo", schedule: "s", due: due)
         func reply(_ method: String, _ params: String) throws -> [String: Any] {
             let line = try #require(daemon.respond(to: #"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#))

@@ -1,9 +1,6 @@
 import DoseCore
 @testable import DoseDaemon
-import DoseFiles
-import DoseSystemd
 import Foundation
-import Logging
 import Synchronization
 import Testing
 
@@ -13,21 +10,16 @@ import Testing
 struct TimerTests {
     @Test("a due tick keeps its place on the queue while answers re-plan: it runs before work queued after it fell due")
     func dueTickKeepsItsPlace() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dosed-timer-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("config/medications"), withIntermediateDirectories: true)
         let due = (Daemon.now() / Civil.second + 2) * Civil.second
-        try """
+        let (daemon, _, root) = try startedEngine(demo: """
             name = "Demo"
             [[schedule]]
             id = "s"
             every = "1h"
             first = \(RFC3339.utc(due))
             window = "1h"
-            """.write(to: root.appendingPathComponent("config/medications/demo.toml"), atomically: false, encoding: .utf8)
-        let flags = Paths.Flags(config: root.path + "/config", state: root.path + "/state", socket: root.path + "/dosed.sock")
-        let daemon = try Daemon(paths: Paths(flags), logger: Logger(label: "test"), journal: Journal(toJournal: false, toStderr: false))
-        try daemon.queue.sync { try daemon.startEngine() }
+            """)
+        defer { try? FileManager.default.removeItem(at: root) }
         let id = DoseID.make(medication: "demo", schedule: "s", due: due)
         let seen = Mutex<[Bool]>([])
         let done = DispatchSemaphore(value: 0)
