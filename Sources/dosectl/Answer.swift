@@ -135,6 +135,7 @@ extension Dosectl {
     struct Take: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "take",
+            _superCommandName: Dosectl.name,
             abstract: "Record a dose as taken (through dosed when it runs, else directly in the history).")
 
         @OptionGroup var global: GlobalOptions
@@ -157,7 +158,7 @@ extension Dosectl {
 
     /// `dosectl skip`.
     struct Skip: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "skip", abstract: "Record a dose as skipped.")
+        static let configuration = CommandConfiguration(commandName: "skip", _superCommandName: Dosectl.name, abstract: "Record a dose as skipped.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
@@ -175,6 +176,7 @@ extension Dosectl {
     struct Hold: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "hold",
+            _superCommandName: Dosectl.name,
             abstract: "Record a dose as held: withheld by the care team, never reminded, not counted in adherence.",
             discussion: "With a medication, the dose due now, else its next one; with a dose id, any dose to come.")
 
@@ -192,7 +194,7 @@ extension Dosectl {
 
     /// `dosectl snooze`.
     struct Snooze: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "snooze", abstract: "Postpone a due dose's reminder (never past its window).")
+        static let configuration = CommandConfiguration(commandName: "snooze", _superCommandName: Dosectl.name, abstract: "Postpone a due dose's reminder (never past its window).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A dose id or a medication (default: the earliest dose due).") var target: String?
@@ -237,6 +239,7 @@ extension Dosectl {
     struct Stock: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "stock",
+            _superCommandName: Dosectl.name,
             abstract: "Show the doses on hand, or record a new count or a refill in the history.")
 
         @OptionGroup var global: GlobalOptions
@@ -285,7 +288,7 @@ extension Dosectl {
 
     /// `dosectl status`.
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "status", abstract: "The daemon's status and what is due now.")
+        static let configuration = CommandConfiguration(commandName: "status", _superCommandName: Dosectl.name, abstract: "The daemon's status and what is due now.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the status object (SPEC 6) and nothing else.") var json = false
@@ -312,7 +315,7 @@ extension Dosectl {
 
     /// `dosectl watch`.
     struct Watch: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "watch", abstract: "Stream events live until interrupted.")
+        static let configuration = CommandConfiguration(commandName: "watch", _superCommandName: Dosectl.name, abstract: "Stream events live until interrupted.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "One notification object per line.") var json = false
@@ -344,6 +347,7 @@ extension Dosectl {
     struct Amend: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "amend",
+            _superCommandName: Dosectl.name,
             abstract: "Correct a dose's answer, with a reason (the earlier answer stays in the audit trail).",
             discussion: """
                 --state open reopens a dose whose window is still open (its reminders resume from now), \
@@ -436,6 +440,7 @@ extension Dosectl {
     struct Undo: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "undo",
+            _superCommandName: Dosectl.name,
             abstract: "Take back your last answer of the last 15 minutes: the dose is due again, or an unscheduled take is withdrawn.")
 
         @OptionGroup var global: GlobalOptions

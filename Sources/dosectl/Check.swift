@@ -7,6 +7,7 @@ extension Dosectl {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
+            _superCommandName: Dosectl.name,
             abstract: "Validate the configuration; print a summary, or every error as FILE:LINE:COLUMN.")
 
         @OptionGroup var global: GlobalOptions

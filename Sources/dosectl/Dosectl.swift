@@ -8,8 +8,16 @@ import Foundation
 /// `dosectl`: the command-line companion of dosed (SPEC 8).
 @main
 struct Dosectl: ParsableCommand {
+    /// The program's name. Each subcommand names it as its super-command: parsed on its own
+    /// (``command(_:)``), a subcommand then skips ArgumentParser's search for
+    /// `--generate-completion-script`, which reflects two commands of its own (a fifth of
+    /// `dosectl next`'s run). That flag still works: it fails the subcommand's parse, and the root
+    /// parses it. (The super-command's name only words help that starts from a subcommand; ours
+    /// always starts from the root.)
+    static let name = "dosectl"
+
     static let configuration = CommandConfiguration(
-        commandName: "dosectl",
+        commandName: name,
         abstract: "Check, list and follow your medication schedules; answer dosed's reminders.",
         discussion: """
             Exit status: 0 success; 1 failure (an invalid configuration included); 2 usage error; \

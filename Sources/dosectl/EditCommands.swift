@@ -83,6 +83,7 @@ extension Dosectl {
     struct Med: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "med",
+            _superCommandName: Dosectl.name,
             abstract: "Add, change or remove a medication (its file in medications/).",
             subcommands: [Add.self, Edit.self, Remove.self])
 
@@ -168,7 +169,8 @@ extension Dosectl {
     /// `dosectl schedule add | edit | remove`.
     struct ScheduleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "schedule", abstract: "Add, change or remove a schedule of a medication.",
+            commandName: "schedule",
+            _superCommandName: Dosectl.name, abstract: "Add, change or remove a schedule of a medication.",
             subcommands: [Add.self, Edit.self, Remove.self])
 
         struct Fields: ParsableArguments {
@@ -298,7 +300,7 @@ extension Dosectl {
 
     /// `dosectl pause`.
     struct Pause: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a medication's schedules (or one), until a date or until resumed.")
+        static let configuration = CommandConfiguration(commandName: "pause", _superCommandName: Dosectl.name, abstract: "Pause a medication's schedules (or one), until a date or until resumed.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String
@@ -329,7 +331,7 @@ extension Dosectl {
 
     /// `dosectl resume`.
     struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume paused schedules.")
+        static let configuration = CommandConfiguration(commandName: "resume", _superCommandName: Dosectl.name, abstract: "Resume paused schedules.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var edit: EditFlags
         @Argument(help: "MED or MED/SCHED.") var target: String

@@ -8,7 +8,7 @@ import Foundation
 extension Dosectl {
     /// `dosectl history`.
     struct History: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "history", abstract: "Every dose and note in a period (default: the last 30 days).")
+        static let configuration = CommandConfiguration(commandName: "history", _superCommandName: Dosectl.name, abstract: "Every dose and note in a period (default: the last 30 days).")
 
         @OptionGroup var global: GlobalOptions
         @Option(help: "From this time or duration ago (default 30d).") var since: String?
@@ -95,7 +95,7 @@ extension Dosectl {
 
     /// `dosectl adherence`.
     struct Adherence: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "adherence", abstract: "Adherence rates per medication and overall (default: the last 30 days).")
+        static let configuration = CommandConfiguration(commandName: "adherence", _superCommandName: Dosectl.name, abstract: "Adherence rates per medication and overall (default: the last 30 days).")
 
         @OptionGroup var global: GlobalOptions
         @Option(help: "From this time or duration ago (default 30d).") var since: String?
@@ -165,7 +165,7 @@ extension Dosectl {
 
     /// `dosectl note`.
     struct NoteCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "note", abstract: "Add a diary entry: side effects, how a dose went.")
+        static let configuration = CommandConfiguration(commandName: "note", _superCommandName: Dosectl.name, abstract: "Add a diary entry: side effects, how a dose went.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "What to note.") var text: String
@@ -190,7 +190,7 @@ extension Dosectl {
 
     /// `dosectl export`.
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "export", abstract: "The whole record for a care team, as CSV or JSON.")
+        static let configuration = CommandConfiguration(commandName: "export", _superCommandName: Dosectl.name, abstract: "The whole record for a care team, as CSV or JSON.")
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case csv, json, fhir }
 
@@ -237,6 +237,7 @@ extension Dosectl {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
+            _superCommandName: Dosectl.name,
             abstract: "The care-team report: one self-contained HTML file with rates, charts, tables and notes (default: the last 90 days).",
             discussion: "Open it in any browser and print it (A4, each medication on its own page). It is health data: --output writes it with mode 0600.")
 

@@ -5,7 +5,7 @@ import DoseProtocol
 extension Dosectl {
     /// `dosectl list`: medications and schedules, each with its next dose.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List medications and schedules, each with its next dose.")
+        static let configuration = CommandConfiguration(commandName: "list", _superCommandName: Dosectl.name, abstract: "List medications and schedules, each with its next dose.")
 
         @OptionGroup var global: GlobalOptions
 

@@ -9,6 +9,7 @@ extension Dosectl {
     struct Next: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "next",
+            _superCommandName: Dosectl.name,
             abstract: "Show the next doses due, from the configuration alone (no daemon needed).")
 
         @OptionGroup var global: GlobalOptions

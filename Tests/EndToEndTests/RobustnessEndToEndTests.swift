@@ -183,12 +183,21 @@ struct RobustnessEndToEndTests {
 
     // MARK: - CLI edges (#9.9)
 
-    @Test("--version on both programs; negative numbers are range errors; dosed --help is argument-parser's")
+    @Test("--version on both programs; negative numbers are range errors; help names the program; dosed --help is argument-parser's")
     func cliEdges() throws {
         #expect(try execute("dosectl", ["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == dosedVersionText)
         #expect(try execute("dosed", ["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == dosedVersionText)
         let help = try execute("dosed", ["--help"])
         #expect(help.status == 0 && help.stdout.contains("USAGE: dosed") && help.stdout.contains("--config"))
+        // A subcommand's help names the program, however the arguments are parsed (its usage
+        // line read "USAGE: next" once subcommands were parsed on their own first).
+        for (arguments, usage) in [(["next", "--help"], "USAGE: dosectl next "), (["help", "take"], "USAGE: dosectl take "),
+                                   (["med", "add", "--help"], "USAGE: dosectl med add ")] {
+            let subcommandHelp = try dosectl(arguments)
+            #expect(subcommandHelp.status == 0 && subcommandHelp.stdout.contains(usage), "\(arguments): \(subcommandHelp.stdout)")
+        }
+        let completion = try dosectl(["--generate-completion-script", "bash"])
+        #expect(completion.status == 0 && completion.stdout.contains("next"))
         let dir = try ConfigDir(["medications/tablet.toml": "name = \"T\"\n[[schedule]]\nid = \"a\"\non = \"daily\"\n"])
         defer { dir.remove() }
         let negative = try dosectl(["next", "-n", "-3", "--config", dir.path])
