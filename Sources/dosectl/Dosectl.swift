@@ -8,12 +8,11 @@ import Foundation
 /// `dosectl`: the command-line companion of dosed (SPEC 8).
 @main
 struct Dosectl: ParsableCommand {
-    /// The program's name. Each subcommand names it as its super-command: parsed on its own
-    /// (``command(_:)``), a subcommand then skips ArgumentParser's search for
-    /// `--generate-completion-script`, which reflects two commands of its own (a fifth of
-    /// `dosectl next`'s run). That flag still works: it fails the subcommand's parse, and the root
-    /// parses it. (The super-command's name only words help that starts from a subcommand; ours
-    /// always starts from the root.)
+    /// The program's name. Each subcommand names it as its super-command, for when it is parsed
+    /// on its own (``command(_:)``): its help then says `USAGE: dosectl next …`, not
+    /// `USAGE: next …`, and ArgumentParser skips its search for `--generate-completion-script`,
+    /// which reflects two more commands. That flag still works: it fails the subcommand's parse,
+    /// and the root parses it.
     static let name = "dosectl"
 
     static let configuration = CommandConfiguration(
