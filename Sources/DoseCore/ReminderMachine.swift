@@ -98,8 +98,6 @@ public struct ReminderMachine: Sendable {
     var takes: UndoableDictionary<String, [Micros]>
     /// When answered records were last forgotten (at most once a minute).
     private var lastPrune: Micros = .min
-    /// Whether a change is under way (``beginChange()``).
-    private(set) var changing = false
 
     /// A late reminder is one that fires more than this after its time: a catch-up after
     /// downtime, suspend or a clock jump (timers themselves are late by well under a millisecond).
@@ -126,7 +124,6 @@ public struct ReminderMachine: Sendable {
     /// touches, not a copy of everything it holds.
     public mutating func beginChange() {
         assert(!changing, "a change is already under way")
-        changing = true
         records.mark()
         stock.mark()
         siteUse.mark()
@@ -137,21 +134,15 @@ public struct ReminderMachine: Sendable {
     /// Ends the change begun by ``beginChange()``: keeps it, or puts the machine back as it was.
     public mutating func endChange(keeping keep: Bool) {
         assert(changing, "no change is under way")
-        changing = false
-        if keep {
-            records.keep()
-            stock.keep()
-            siteUse.keep()
-            lastTaken.keep()
-            takes.keep()
-        } else {
-            records.undo()
-            stock.undo()
-            siteUse.undo()
-            lastTaken.undo()
-            takes.undo()
-        }
+        records.end(keeping: keep)
+        stock.end(keeping: keep)
+        siteUse.end(keeping: keep)
+        lastTaken.end(keeping: keep)
+        takes.end(keeping: keep)
     }
+
+    /// Whether a change is under way (between ``beginChange()`` and ``endChange(keeping:)``).
+    var changing: Bool { records.isMarked }
 
     // MARK: - Time
 

@@ -28,26 +28,25 @@ public struct UndoableDictionary<Key: Hashable & Sendable, Value: Sendable>: Sen
     }
 
     public var values: Dictionary<Key, Value>.Values { contents.values }
-    public var count: Int { contents.count }
     public func makeIterator() -> Dictionary<Key, Value>.Iterator { contents.makeIterator() }
 
     public mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) {
         for (key, value) in contents where shouldRemove(key, value) { self[key] = nil }
     }
 
-    /// From now on, remembers what changes so that ``undo()`` can take it back.
+    /// Whether changes are remembered (since ``mark()``, until ``end(keeping:)``).
+    public var isMarked: Bool { before != nil }
+
+    /// From now on, remembers what changes so that ``end(keeping:)`` can take it back.
     public mutating func mark() {
         before = [:]
     }
 
-    /// Takes back every change since the mark, and forgets the mark.
-    public mutating func undo() {
-        for (key, value) in before ?? [:] { contents[key] = value }
-        before = nil
-    }
-
-    /// Keeps the changes since the mark, and forgets the mark.
-    public mutating func keep() {
+    /// Keeps the changes since the mark, or takes them all back; forgets the mark.
+    public mutating func end(keeping keep: Bool) {
+        if !keep {
+            for (key, value) in before ?? [:] { contents[key] = value }
+        }
         before = nil
     }
 

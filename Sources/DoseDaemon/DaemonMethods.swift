@@ -270,9 +270,7 @@ extension Daemon: SocketDelegate {
                     machine.endChange(keeping: false)
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
                 case .success(let actions):
-                    let saved = perform(actions)
-                    machine.endChange(keeping: saved)
-                    guard saved else {
+                    guard performChange(actions) else {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history"))
                     }
                 }
@@ -341,9 +339,7 @@ extension Daemon: SocketDelegate {
                 return .failure(RPCError(code: RPCErrorCode.limitReached, message: error.message, data: data))
             }
         case .success(let (record, actions)):
-            let saved = perform(actions)
-            machine.endChange(keeping: saved)
-            guard saved else {
+            guard performChange(actions) else {
                 return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history; the answer was not recorded"))
             }
             if correcting, let lastTaken = try? store.lastTakes(),
@@ -353,6 +349,14 @@ extension Daemon: SocketDelegate {
             rearm()
             return .success(record)
         }
+    }
+
+    /// Performs the actions of the change under way and ends it: kept once they are saved,
+    /// taken back when they cannot be (the machine is then as before). Whether they were saved.
+    private func performChange(_ actions: [ReminderMachine.Action]) -> Bool {
+        let saved = perform(actions)
+        machine.endChange(keeping: saved)
+        return saved
     }
 
     /// The stock on hand of every medication with stock, and when it runs out.
