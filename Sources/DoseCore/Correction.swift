@@ -117,7 +117,7 @@ extension ReminderMachine {
             return .failure(AnswerError(code: .invalid, message: "a reason holds at most \(Self.longestReason) bytes"))
         }
         let record: DoseRecord
-        if let known = records[id] ?? stored {
+        if let known = DoseID.parse(id).flatMap({ records[$0] }) ?? stored {
             record = known
         } else {
             switch find(.dose(id), now: now, allowEarly: true) {
@@ -139,7 +139,7 @@ extension ReminderMachine {
             return .failure(AnswerError(code: .notFound, message:
                 "nothing to undo: no answer was given from uid \(origin.uid.map(String.init) ?? "?") in the last 15 minutes"))
         }
-        guard last.isLatest, let record = records[last.answer.dose.id] ?? stored else {
+        guard last.isLatest, let record = records[last.answer.dose] ?? stored else {
             return .failure(AnswerError(code: .invalid, message:
                 "nothing to undo: \(last.answer.dose.id) was corrected since it was \(last.answer.state.rawValue) (see dosectl history --audit)"))
         }

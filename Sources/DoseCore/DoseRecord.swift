@@ -15,8 +15,6 @@ public struct DoseRecord: Sendable, Equatable {
     }
 
     public let dose: DueDose
-    /// `dose.id`, made once: records are looked up and listed by it thousands of times.
-    public let id: String
     public var state: State = .pending
     /// When it was taken or skipped (or found missed).
     public var answeredAt: Micros?
@@ -40,14 +38,12 @@ public struct DoseRecord: Sendable, Equatable {
 
     public init(dose: DueDose) {
         self.dose = dose
-        id = dose.id
     }
 
-    /// A record whose id is known already (`id` must be `dose.id`, as the history stores it).
-    public init(dose: DueDose, id: String) {
-        self.dose = dose
-        self.id = id
-    }
+    /// `dose.id`, made when asked: a record holds no text of its own beyond names, sites and
+    /// notes (see ``ReminderMachine/records``).
+    public var id: String { dose.id }
+
     public var isAnswered: Bool { state == .taken || state == .skipped || state == .held }
     /// A take outside every schedule: unscheduled (`<medication>/extra@<time>`) or as needed
     /// (`<medication>/as-needed@<time>`). Never reminded, never counted in adherence.

@@ -86,9 +86,11 @@ public struct ReminderMachine: Sendable {
     }
 
     public private(set) var config: Configuration
-    /// Scheduled doses the machine knows, by id: pending ones and recently answered ones
-    /// (``remember(_:)``).
-    public internal(set) var records = UndoableDictionary<String, DoseRecord>()
+    /// Scheduled doses the machine knows: pending ones and recently answered ones
+    /// (``remember(_:)``). Keyed by the dose itself, not its id text: a key then holds no heap
+    /// block of its own (ids are made when written), so the records of doses that stay open for
+    /// hours do not pin heap pages among the allocations of whatever ran meanwhile.
+    public internal(set) var records = UndoableDictionary<DueDose, DoseRecord>()
     /// Doses due up to this instant (plus each schedule's longest lead) have been introduced.
     public private(set) var horizon: Micros
     public private(set) var stock: UndoableDictionary<String, Stock>
@@ -108,7 +110,7 @@ public struct ReminderMachine: Sendable {
     ///     the first ``advance(to:)``. On a very first start nothing is caught up.
     public init(config: Configuration, snapshot: Snapshot, now: Micros) {
         self.config = config
-        for record in snapshot.records where !record.isExtra { records[record.id] = record }
+        for record in snapshot.records where !record.isExtra { records[record.dose] = record }
         horizon = min(snapshot.lastAlive ?? now, now)
         stock = .init(snapshot.stock)
         siteUse = .init(snapshot.siteUse)
@@ -153,16 +155,17 @@ public struct ReminderMachine: Sendable {
         introduce(through: now, into: &actions)
         // Only pending doses with something due now (`nextTime`, which `step` acts on exactly)
         // need a step: the work per tick follows what is due, not how many doses are open or
-        // answered (stepping every one of 600 open doses made each reminder late). Ids and due
-        // times only: copying the records to sort them made reminders late too.
-        var pending: [(due: Micros, id: String)] = []
-        for (id, record) in records where record.state == .pending {
+        // answered (stepping every one of 600 open doses made each reminder late). Keys only:
+        // copying the records to sort them made reminders late too. Ties in due time go in
+        // the order `upcoming` lists them.
+        var pending: [DueDose] = []
+        for (dose, record) in records where record.state == .pending {
             guard let next = attention(record), next <= now else { continue }
-            pending.append((record.dose.due, id))
+            pending.append(dose)
         }
-        pending.sort { ($0.due, $0.id) < ($1.due, $1.id) }
-        for (_, id) in pending {
-            step(id, now: now, into: &actions)
+        pending.sort(by: Configuration.precedes)
+        for dose in pending {
+            step(dose, now: now, into: &actions)
         }
         horizon = max(horizon, now)
         if now >= lastPrune + Civil.minute || now < lastPrune {
@@ -199,7 +202,7 @@ public struct ReminderMachine: Sendable {
                         let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
                         if next.map({ Configuration.precedes(dose, $0) }) ?? true { next = dose }
                     }
-                    if !armed, due > horizon, records[DoseID.make(medication: medication.id, schedule: schedule.id, due: due)] == nil {
+                    if !armed, due > horizon, records[DueDose(medication: medication.id, schedule: schedule.id, due: due)] == nil {
                         armed = true
                         if best.map({ due - lead < $0 }) ?? true { best = due - lead }
                     }
@@ -255,7 +258,7 @@ public struct ReminderMachine: Sendable {
                 var times = dueTimes(medication.id, schedule, after: horizon)
                 while let due = times.next(), due - lead <= now {
                     let dose = DueDose(medication: medication.id, schedule: schedule.id, due: due)
-                    guard records[dose.id] == nil else { continue }
+                    guard records[dose] == nil else { continue }
                     var record = DoseRecord(dose: dose)
                     record.closes = due + schedule.window
                     // Pre-reminders whose time passed before the dose was seen are not sent late.
@@ -263,7 +266,7 @@ public struct ReminderMachine: Sendable {
                     while record.preReminders < leads.count, due - leads[record.preReminders] < horizon {
                         record.preReminders += 1
                     }
-                    records[dose.id] = record
+                    records[dose] = record
                 }
             }
         }
@@ -292,8 +295,8 @@ public struct ReminderMachine: Sendable {
         return next
     }
 
-    private mutating func step(_ id: String, now: Micros, into actions: inout [Action]) {
-        guard var record = records[id], record.state == .pending, let schedule = schedule(of: record) else { return }
+    private mutating func step(_ dose: DueDose, now: Micros, into actions: inout [Action]) {
+        guard var record = records[dose], record.state == .pending, let schedule = schedule(of: record) else { return }
         let before = record
         let due = record.dose.due
         var events: [Event] = []
@@ -339,7 +342,7 @@ public struct ReminderMachine: Sendable {
             }
         }
         guard record != before else { return }
-        records[id] = record
+        records[dose] = record
         actions.append(.save(record))
         if let missed { actions.append(.log(missed)) }
         actions += events.map { .remind($0) }
@@ -524,7 +527,7 @@ public struct ReminderMachine: Sendable {
             record.answeredAt = now
             record.reason = reason
             record.snoozedUntil = nil
-            records[record.id] = record
+            records[record.dose] = record
             let change = Change(answer: record, recorded: now, origin: origin)
             return .success((record, [.save(record), .log(change), .emit(isHold ? .held(record) : .skipped(record))]))
         case .snooze(let span):
@@ -538,7 +541,7 @@ public struct ReminderMachine: Sendable {
             }
             record.snoozedUntil = until
             if record.reminders == 0 { record.reminders = 1; record.lastReminder = now }
-            records[record.id] = record
+            records[record.dose] = record
             return .success((record, [.save(record), .emit(.snoozed(record))]))
         }
     }
@@ -586,7 +589,7 @@ public struct ReminderMachine: Sendable {
     /// history, as for doses the machine has forgotten.
     mutating func remember(_ record: DoseRecord) {
         guard !record.isExtra else { return }
-        records[record.id] = record
+        records[record.dose] = record
     }
 
     /// Keeps the site use, the takes counted for as-needed limits and the last take of each
@@ -615,8 +618,11 @@ public struct ReminderMachine: Sendable {
     public func find(_ target: Target, now: Micros, allowEarly: Bool, allowFuture: Bool = false) -> Result<DoseRecord, AnswerError> {
         switch target {
         case .dose(let id):
-            if let record = records[id] { return .success(record) }
-            guard let dose = DoseID.parse(id), let medication = config.medication(dose.medication) else {
+            guard let dose = DoseID.parse(id) else {
+                return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
+            }
+            if let record = records[dose] { return .success(record) }
+            guard let medication = config.medication(dose.medication) else {
                 return .failure(AnswerError(code: .notFound, message: "no dose \(id)"))
             }
             if DoseID.isUnscheduled(dose.schedule) {
@@ -649,7 +655,7 @@ public struct ReminderMachine: Sendable {
                 var times = dueTimes(id, schedule, after: now - schedule.window)
                 while let due = times.next(), due - schedule.window <= now {
                     let dose = DueDose(medication: id, schedule: schedule.id, due: due)
-                    var record = records[dose.id] ?? DoseRecord(dose: dose)
+                    var record = records[dose] ?? DoseRecord(dose: dose)
                     record.closes = due + schedule.window
                     guard record.state == .pending else { continue }
                     if due <= now {
@@ -663,7 +669,7 @@ public struct ReminderMachine: Sendable {
             if dueNow == nil, early == nil, allowFuture,
                let next = upcoming(after: now, count: 1, filter: .init(medication: id, schedule: nil)).first,
                let schedule = medication.schedule(next.schedule) {
-                var record = records[next.id] ?? DoseRecord(dose: next)
+                var record = records[next] ?? DoseRecord(dose: next)
                 record.closes = next.due + schedule.window
                 return .success(record)
             }

@@ -46,6 +46,8 @@ public final class Daemon: @unchecked Sendable {
     private var desktop: DesktopNotifier?
     /// What loading the config at start refused, reported once the journal is told we started.
     private var startErrors: ConfigLoad?
+    /// Gives memory back once a burst of socket traffic is over (touched by each line and close).
+    let afterBurst: AfterBurst
 
     /// Loads the configuration and the history, binds the socket: everything that can fail at start.
     public init(paths: Paths, logger: Logger, journal: Journal = Journal()) throws {
@@ -81,6 +83,9 @@ public final class Daemon: @unchecked Sendable {
         let takesSince = config.asNeededLookback.map { now - $0 }
         machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest, takesSince: takesSince), now: now)
         timer = DispatchSource.makeTimerSource(queue: inbox.queue)
+        afterBurst = AfterBurst(queue: Self.trimming, quiet: .seconds(1), longest: .seconds(10)) { [store] in
+            Self.giveBack(store)
+        }
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
         timer.resume()
@@ -188,13 +193,16 @@ public final class Daemon: @unchecked Sendable {
     /// libdispatch's once-a-second thread-pool monitor, and the engine queue must not wait).
     private static let trimming = DispatchQueue(label: "dosed.trim")
 
-    /// Gives back memory a burst of work took, once armed and whenever the last client left:
-    /// SQLite's page caches, then glibc's free arenas (glibc keeps freed memory otherwise).
+    /// Gives back memory a burst of work took, once armed and after each burst of socket
+    /// traffic (``afterBurst``).
     func giveMemoryBack() {
-        Self.trimming.async { [store] in
-            store.releaseMemory()
-            _ = malloc_trim(0)
-        }
+        Self.trimming.async { [store] in Self.giveBack(store) }
+    }
+
+    /// SQLite's page caches, then glibc's free pages (glibc keeps freed memory otherwise).
+    private static func giveBack(_ store: HistoryStore) {
+        store.releaseMemory()
+        _ = malloc_trim(0)
     }
 
     /// The wall clock was set: catch up at once (a tick), and say so when it moved. Some

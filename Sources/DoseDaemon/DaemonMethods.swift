@@ -13,6 +13,7 @@ extension Daemon: SocketDelegate {
     }
 
     public func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void) {
+        afterBurst.touch()
         inbox.async { [self] in
             switch Self.parse(line) {
             case .failure(let failure):
@@ -31,11 +32,8 @@ extension Daemon: SocketDelegate {
     }
 
     public func closed(_ connection: Connection) {
+        afterBurst.touch()
         inbox.async { [self] in _ = subscribers.removeValue(forKey: connection) }
-    }
-
-    public func lastClientLeft() {
-        giveMemoryBack()
     }
 
     /// A batch holds at most this many requests (SPEC 6 sets no limit; this one bounds the work
@@ -374,7 +372,7 @@ extension Daemon: SocketDelegate {
 
     /// The record of an upcoming dose: the machine's, else a new one with the suggested site.
     private func upcomingRecord(_ dose: DueDose) -> DoseRecord {
-        machine.records[dose.id] ?? {
+        machine.records[dose] ?? {
             var record = DoseRecord(dose: dose)
             record.site = machine.suggestedSite(dose.medication)
             return record

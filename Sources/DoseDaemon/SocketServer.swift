@@ -51,8 +51,6 @@ public protocol SocketDelegate: AnyObject, Sendable {
     func received(_ line: String, from connection: Connection, reply: @escaping @Sendable (String?) -> Void)
     /// The client is gone.
     func closed(_ connection: Connection)
-    /// Every client is gone: a time to give back memory a burst of clients took.
-    func lastClientLeft()
 }
 
 /// The JSON-RPC socket: a Unix stream socket, one message per line (SPEC 6).
@@ -90,8 +88,7 @@ public final class SocketServer: Sendable {
                 let key = ObjectIdentifier(channel)
                 clients.withLockedValue { $0[key] = channel }
                 channel.closeFuture.whenComplete { _ in
-                    let none = clients.withLockedValue { $0.removeValue(forKey: key); return $0.isEmpty }
-                    if none { delegate.lastClientLeft() }
+                    clients.withLockedValue { _ = $0.removeValue(forKey: key) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))

@@ -380,7 +380,7 @@ public final class HistoryStore: Sendable {
     /// The stored record of dose `id` when `machine` no longer holds it (what `amend` and `undo`
     /// need beside the machine's own records); nil when the machine has it.
     public func record(_ id: String, ifForgottenBy machine: ReminderMachine) throws -> DoseRecord? {
-        machine.records[id] == nil ? try record(id) : nil
+        DoseID.parse(id).flatMap({ machine.records[$0] }) == nil ? try record(id) : nil
     }
 
     /// Records of doses due in `[since, until)`, optionally of one medication, in due order.
@@ -633,7 +633,7 @@ struct DoseRow: Codable, FetchableRecord, PersistableRecord {
     }
 
     var record: DoseRecord {
-        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due), id: id)
+        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due))
         r.state = DoseRecord.State(rawValue: state) ?? .pending
         r.answeredAt = answeredAt
         r.site = site

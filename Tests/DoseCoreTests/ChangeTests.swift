@@ -17,7 +17,7 @@ struct ChangeTests {
 
     /// Everything the machine holds that a change may alter.
     struct State: Equatable {
-        var records: [String: DoseRecord]
+        var records: [DueDose: DoseRecord]
         var stock: [String: ReminderMachine.Stock]
         var siteUse: [String: [String: Micros]]
         var lastTaken: [String: Micros]
@@ -101,7 +101,7 @@ struct ChangeTests {
         _ = try machine.refill("interferon", amount: 5, add: true, now: Self.now).get()
         machine.endChange(keeping: false)
         #expect(State(machine) == taken, "only the refill is taken back")
-        #expect(machine.records[Self.monday]?.state == .taken)
+        #expect(machine.records[DoseID.parse(Self.monday)!]?.state == .taken)
     }
 }
 

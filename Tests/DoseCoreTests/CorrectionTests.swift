@@ -145,7 +145,7 @@ struct CorrectionTests {
                                                now: at("2026-12-01T09:00:00Z"), by: Self.me).get()
         #expect(extra.isExtra && machine.stock["interferon"]?.value == 3)
         // The history keeps it (the daemon passes its record as `stored`), not the machine.
-        #expect(machine.records[extra.id] == nil)
+        #expect(machine.records[extra.dose] == nil)
         // An unscheduled take was no scheduled dose: it cannot be skipped, held or missed.
         for correction: ReminderMachine.Correction in [.skipped, .held, .missed] {
             if case .failure(let error) = machine.amend(extra.id, to: correction, reason: "no", stored: extra,
@@ -158,6 +158,6 @@ struct CorrectionTests {
         let (_, withdrawn) = try machine.undo((Self.changes(made)[0], true), stored: extra, now: at("2026-12-01T09:01:00Z"), by: Self.me).get()
         #expect(withdrawn.contains(.withdraw(extra.id)))
         #expect(Self.changes(withdrawn).map(\.state) == [.withdrawn])
-        #expect(machine.records[extra.id] == nil && machine.stock["interferon"]?.value == 4)
+        #expect(machine.records[extra.dose] == nil && machine.stock["interferon"]?.value == 4)
     }
 }

@@ -74,7 +74,7 @@ struct ReminderMachineTests {
             "21:20 reminder warning", "21:30 reminder warning", "21:40 reminder warning", "21:50 reminder warning",
             "22:00 missed",
         ])
-        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.state == .missed)
+        #expect(machine.records[DoseID.parse("interferon/evening@2026-11-30T20:00:00Z")!]?.state == .missed)
     }
 
     @Test("the first reminder suggests the least recently used site")
@@ -270,7 +270,7 @@ struct ReminderMachineTests {
         // Down from Monday noon to Monday 21:00: Monday's dose is still in its window.
         var (machine, log) = try Self.started(lastAlive: "2026-11-30T12:00:00Z", now: "2026-11-30T21:00:00Z")
         #expect(log == ["escalated", "reminder late warning"])
-        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.late == true)
+        #expect(machine.records[DoseID.parse("interferon/evening@2026-11-30T20:00:00Z")!]?.late == true)
         // Down from Monday noon to Thursday: Monday's and Wednesday's windows closed.
         (machine, log) = try Self.started(lastAlive: "2026-11-30T12:00:00Z", now: "2026-12-03T09:00:00Z")
         #expect(log == ["missed", "missed"])
@@ -356,7 +356,7 @@ struct ReminderMachineTests {
         _ = try machine.answer(.take(at: nil, site: nil, note: nil), for: .medication("interferon"), now: at("2026-11-30T20:01:00Z")).get()
         let changed = try configuration(["interferon": Self.interferon.replacingOccurrences(of: "Mon,Wed,Fri 20:00", with: "*-*-* 20:00")])
         #expect(Self.events(machine.reload(changed, now: at("2026-11-30T20:02:00Z"))).isEmpty)
-        #expect(machine.records["interferon/evening@2026-11-30T20:00:00Z"]?.state == .taken)
+        #expect(machine.records[DoseID.parse("interferon/evening@2026-11-30T20:00:00Z")!]?.state == .taken)
         #expect(RFC3339.utc(machine.nextDeadline()!) == "2026-12-01T19:30:00Z")
     }
 }

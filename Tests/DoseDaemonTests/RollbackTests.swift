@@ -24,14 +24,15 @@ struct RollbackTests {
             window = "2h"
             """)
         defer { try? FileManager.default.removeItem(at: root) }
-        let id = DoseID.make(medication: "demo", schedule: "s", due: due)
+        let dose = DueDose(medication: "demo", schedule: "s", due: due)
+        let id = dose.id
         func reply(_ method: String, _ params: String) throws -> [String: Any] {
             let line = try #require(daemon.respond(to: #"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#))
             return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
         func code(_ reply: [String: Any]) -> Int? { (reply["error"] as? [String: Any])?["code"] as? Int }
         func state() -> (DoseRecord.State?, Int?, String?) {
-            daemon.queue.sync { (daemon.machine.records[id]?.state, daemon.machine.stock["demo"]?.value, daemon.machine.suggestedSite("demo")) }
+            daemon.queue.sync { (daemon.machine.records[dose]?.state, daemon.machine.stock["demo"]?.value, daemon.machine.suggestedSite("demo")) }
         }
         let before = state()
         #expect(before.0 == nil && before.1 == 5, "not yet reminded: not in the machine's records")

@@ -18,7 +18,6 @@ struct SocketServerTests {
             reply(line)
         }
         func closed(_ connection: Connection) { closedCount.withLock { $0 += 1 } }
-        func lastClientLeft() {}
     }
 
     func withServer(_ body: (String, Echo) throws -> Void) throws {

@@ -20,7 +20,7 @@ struct TimerTests {
             window = "1h"
             """)
         defer { try? FileManager.default.removeItem(at: root) }
-        let id = DoseID.make(medication: "demo", schedule: "s", due: due)
+        let dose = DueDose(medication: "demo", schedule: "s", due: due)
         let seen = Mutex<[Bool]>([])
         let done = DispatchSemaphore(value: 0)
         daemon.queue.async {
@@ -29,7 +29,7 @@ struct TimerTests {
             // Requests arrive meanwhile; each answer re-plans and re-arms, as a take does.
             for _ in 0..<20 {
                 daemon.queue.async {
-                    seen.withLock { $0.append((daemon.machine.records[id]?.reminders ?? 0) > 0) }
+                    seen.withLock { $0.append((daemon.machine.records[dose]?.reminders ?? 0) > 0) }
                     daemon.rearm()
                 }
             }
