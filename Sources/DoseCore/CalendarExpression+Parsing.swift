@@ -35,7 +35,9 @@ extension CalendarExpression {
             for c in field.components ?? [] {
                 let scale = name == "second" ? 1_000_000 : 1
                 func show(_ v: Int) -> String { scale == 1 ? String(v) : Self.formatSeconds(v) }
-                let range = "\(show(low))–\(show(high))"
+                // Made only for an error: formatting it for every component was a measurable
+                // part of loading a config.
+                var range: String { "\(show(low))–\(show(high))" }
                 if c.start < low || c.start > high || (c.stop >= 0 && (c.stop < low || c.stop > high)) {
                     throw CalendarSyntaxError(offset: 0, message: "\(name) out of range \(range)")
                 }
@@ -86,14 +88,20 @@ private struct Parser {
         guard length > 0 else { throw error("empty calendar expression") }
         // As systemd: no leading blank; trailing blanks only after a date or weekdays (where
         // the time may be left out), never after a time, a shorthand or a zone.
-        if chars[0].isWhitespace { throw error("leading blank", at: 0) }
-        if let tab = chars.firstIndex(where: { $0.isWhitespace && $0 != " " }) { throw error("a blank other than a space", at: tab) }
+        if Self.isBlank(chars[0]) { throw error("leading blank", at: 0) }
+        if let tab = chars.firstIndex(where: { $0 != " " && Self.isBlank($0) }) { throw error("a blank other than a space", at: tab) }
         expression.zoneIdentifier = takeZone()
         let body = String(chars[index..<length]).lowercased()
         if Self.applyShorthand(body, to: &expression) { return }
         try weekdays(into: &expression)
         if try !date(into: &expression) { try time(into: &expression) }
         if index < length { throw trailingError("unexpected '\(chars[index])'") }
+    }
+
+    /// `Character.isWhitespace`, with ASCII answered without a look-up in Unicode's tables.
+    private static func isBlank(_ c: Character) -> Bool {
+        if let ascii = c.asciiValue { return ascii == 0x20 || (0x09...0x0D).contains(ascii) }
+        return c.isWhitespace
     }
 
     /// Text left over after the time: a word after a blank is most likely a misspelt zone.

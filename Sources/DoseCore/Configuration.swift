@@ -218,7 +218,11 @@ public struct SourceFile: Sendable {
 
     /// The file name without directory and `.toml`.
     public var stem: String {
-        let name = path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path[...]
-        return String(name.hasSuffix(".toml") ? name.dropLast(5) : name)
+        // By bytes: Character-wise, this was 3 % of loading 5,000 files.
+        let bytes = path.utf8
+        let start = bytes.lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex
+        var name = bytes[start...]
+        if name.count >= 5, name.suffix(5).elementsEqual(".toml".utf8) { name = name.dropLast(5) }
+        return String(Substring(name))
     }
 }
