@@ -162,7 +162,7 @@ extension Daemon: SocketDelegate {
         switch method {
         case .status:
             let due = machine.due(at: now).map { DoseMessage($0, config: config, now: now) }
-            let next = machine.upcoming(after: now, count: 1).first.map { upcomingMessage($0, now: now) }
+            let next = nextDose(after: now).map { upcomingMessage($0, now: now) }
             var result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
                                       due: due, next: next, stock: stockStatus(now: now))
             result.as_needed = AsNeededStatus.all(config) { medication, _ in machine.availability(medication.id, now: now) }

@@ -1,0 +1,37 @@
+import DoseCore
+@testable import DoseDaemon
+import Foundation
+import Testing
+
+/// dosectl's reports count a schedule without `start` from when the daemon first saw it: the
+/// daemon notes each schedule at start and at each reload (off the engine's way), and keeps the
+/// first time it saw it.
+@Suite("Schedules seen")
+struct ScheduleSeenTests {
+    @Test("start notes every schedule; a reload notes a new one and keeps the first time of the others")
+    func noted() throws {
+        let schedule = """
+            name = "Demo"
+            [[schedule]]
+            id = "s"
+            on = "*-*-* 08:00"
+            """
+        let before = Daemon.now()
+        let (daemon, paths, root) = try startedEngine(demo: schedule)
+        defer { try? FileManager.default.removeItem(at: root) }
+        Daemon.housekeeping.sync {}
+        let started = try daemon.store.firstSeen()
+        let first = try #require(started["demo/s"])
+        #expect(started.count == 1 && first >= before && first <= Daemon.now())
+
+        try (schedule + "\n[[schedule]]\nid = \"t\"\non = \"*-*-* 20:00\"\n")
+            .write(toFile: paths.config + "/medications/demo.toml", atomically: true, encoding: .utf8)
+        usleep(2_000)
+        let reloaded = Daemon.now()
+        _ = daemon.queue.sync { daemon.reload() }
+        Daemon.housekeeping.sync {}
+        let seen = try daemon.store.firstSeen()
+        #expect(seen["demo/s"] == first)
+        #expect((seen["demo/t"] ?? 0) >= reloaded)
+    }
+}
