@@ -33,8 +33,9 @@ public final class Daemon: @unchecked Sendable {
     private var watchdog: (any DispatchSourceTimer)?
     private var lastStatus = ""
     /// The next dose as of the last re-arm (``ReminderMachine/Plan/next``) and when that was.
-    /// Every change that can move a due time re-arms, so until that dose falls due it is also
-    /// the next dose now: `status` (polled by status bars) need not walk every schedule again.
+    /// Until that dose falls due, and while nothing is performed (``perform(_:alive:)`` drops
+    /// it; the re-arm after makes it again), it is also the next dose now: `status` (polled by
+    /// status bars) need not walk every schedule again.
     private var planned: (at: Micros, next: DueDose?)?
     /// What the one timer is set to: `.none` before it is first set and once it has fired,
     /// else the deadline (nil: nothing to wait for). Setting a dispatch timer again clears an
@@ -276,7 +277,6 @@ public final class Daemon: @unchecked Sendable {
         return text
     }
 
-    /// Sets the one wall-clock timer to the machine's next deadline, and refreshes `STATUS=`.
     /// The next dose due after `now`: the last plan's while it holds, else worked out afresh.
     func nextDose(after now: Micros) -> DueDose? {
         dispatchPrecondition(condition: .onQueue(queue))
@@ -284,6 +284,7 @@ public final class Daemon: @unchecked Sendable {
         return machine.upcoming(after: now, count: 1).first
     }
 
+    /// Sets the one wall-clock timer to the machine's next deadline, and refreshes `STATUS=`.
     func rearm() {
         let now = Self.now()
         let plan = machine.plan(now: now)
