@@ -349,6 +349,18 @@ struct ReminderMachineTests {
         #expect(Self.events(try machine.refill("interferon", amount: 3, add: false, now: at("2026-12-02T09:00:00Z")).get()) == ["low-stock"])
     }
 
+    @Test("a dose id names the dose however its time is written: the record answered is the machine's")
+    func idSpelling() throws {
+        var machine = try Self.machine()
+        _ = machine.advance(to: at("2026-11-30T20:00:00Z"))
+        let (taken, _) = try machine.answer(.take(at: nil, site: nil, note: nil),
+                                            for: .dose("interferon/evening@2026-11-30T21:00:00+01:00"),
+                                            now: at("2026-11-30T20:01:00Z")).get()
+        #expect(taken.id == "interferon/evening@2026-11-30T20:00:00Z")
+        // The reminder it was sent stays on its record (a fresh record would say none).
+        #expect(taken.reminders == 1)
+    }
+
     @Test("reload keeps answers and repeats no reminder; the new schedule applies")
     func reload() throws {
         var machine = try Self.machine()
