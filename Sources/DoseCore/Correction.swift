@@ -117,7 +117,7 @@ extension ReminderMachine {
             return .failure(AnswerError(code: .invalid, message: "a reason holds at most \(Self.longestReason) bytes"))
         }
         let record: DoseRecord
-        if let known = DoseID.parse(id).flatMap({ records[$0] }) ?? stored {
+        if let known = self.record(id) ?? stored {
             record = known
         } else {
             switch find(.dose(id), now: now, allowEarly: true) {

@@ -146,6 +146,12 @@ public struct ReminderMachine: Sendable {
     /// Whether a change is under way (between ``beginChange()`` and ``endChange(keeping:)``).
     var changing: Bool { records.isMarked }
 
+    /// The record this machine holds of dose `id`, whichever way its time is written; nil for
+    /// a text that is no dose id, and for doses it does not hold (or no longer).
+    public func record(_ id: String) -> DoseRecord? {
+        DoseID.parse(id).flatMap { records[$0] }
+    }
+
     // MARK: - Time
 
     /// Everything that falls due up to `now`: catch-up, pre-reminders, reminders, repeats,

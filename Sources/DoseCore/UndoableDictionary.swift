@@ -31,7 +31,9 @@ public struct UndoableDictionary<Key: Hashable & Sendable, Value: Sendable>: Sen
     public func makeIterator() -> Dictionary<Key, Value>.Iterator { contents.makeIterator() }
 
     public mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) {
-        for (key, value) in contents where shouldRemove(key, value) { self[key] = nil }
+        // The keys first: removing while iterating `contents` would copy all of it.
+        let doomed = contents.compactMap { shouldRemove($0.key, $0.value) ? $0.key : nil }
+        for key in doomed { self[key] = nil }
     }
 
     /// Whether changes are remembered (since ``mark()``, until ``end(keeping:)``).

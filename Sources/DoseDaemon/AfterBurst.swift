@@ -10,6 +10,8 @@ import NIOConcurrencyHelpers
 ///
 /// The daemon gives memory back this way. Waiting for every client to leave (as it once did)
 /// never happened while a subscriber stayed connected, as a status bar does for days.
+///
+/// `@unchecked Sendable`: its state is behind a lock; the timer may be set from any thread.
 final class AfterBurst: @unchecked Sendable {
     private let timer: any DispatchSourceTimer
     private let quiet: DispatchTimeInterval
@@ -23,7 +25,6 @@ final class AfterBurst: @unchecked Sendable {
         var began = DispatchTime.now()
     }
 
-    /// `@unchecked Sendable`: its state is behind a lock; the timer may be set from any thread.
     init(queue: DispatchQueue, quiet: DispatchTimeInterval, longest: DispatchTimeInterval,
          action: @escaping @Sendable () -> Void) {
         self.quiet = quiet

@@ -380,7 +380,7 @@ public final class HistoryStore: Sendable {
     /// The stored record of dose `id` when `machine` no longer holds it (what `amend` and `undo`
     /// need beside the machine's own records); nil when the machine has it.
     public func record(_ id: String, ifForgottenBy machine: ReminderMachine) throws -> DoseRecord? {
-        DoseID.parse(id).flatMap({ machine.records[$0] }) == nil ? try record(id) : nil
+        machine.record(id) == nil ? try record(id) : nil
     }
 
     /// Records of doses due in `[since, until)`, optionally of one medication, in due order.
