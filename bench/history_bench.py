@@ -26,9 +26,9 @@ def make(doses_total):
     flags = ["--config", f"{d}/config", "--state", f"{d}/state", "--socket", f"{d}/none.sock"]
     subprocess.run([DOSECTL, "note", "benchmark history"] + flags, check=True, stdout=subprocess.DEVNULL)
     db = sqlite3.connect(f"{d}/state/history.sqlite")
-    start = NOW - 10 * YEAR
+    start = NOW // 10**6 * 10**6 - 10 * YEAR  # whole seconds, as calendar due times are
     per_med = doses_total // len(MEDS)
-    step = 10 * YEAR // per_med
+    step = 10 * YEAR // per_med // 10**6 * 10**6
     rnd = random.Random(1)
     rows = []
     trail = []
@@ -39,7 +39,7 @@ def make(doses_total):
             r = rnd.random()
             state = "taken" if r < 0.85 else "skipped" if r < 0.9 else "missed"
             answered = due + rnd.randrange(0, 3 * 3600 * 10**6) if state == "taken" else due if state == "skipped" else due + 7200 * 10**6
-            dose_id = f"{med}/s@{due}"
+            dose_id = f"{med}/s@{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(due // 10**6))}"  # as dosed writes ids
             channel = "daemon" if state == "missed" else "cli"
             trail.append((dose_id, med, "s", due, state, answered if state == "taken" else None,
                           "left" if state == "taken" else None, answered, uid, channel, None, 0))

@@ -120,7 +120,7 @@ extension Configuration {
 
     /// The order of ``upcoming(after:count:until:filter:lastTaken:)``: by time, ties by
     /// medication, then schedule.
-    static func precedes(_ a: DueDose, _ b: DueDose) -> Bool {
+    public static func precedes(_ a: DueDose, _ b: DueDose) -> Bool {
         (a.due, a.medication, a.schedule) < (b.due, b.medication, b.schedule)
     }
 }

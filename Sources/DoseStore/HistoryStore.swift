@@ -315,14 +315,15 @@ public final class HistoryStore: Sendable {
     }
 
     /// Every record of the audit trail of the doses due in `[since, until)` (optionally of one
-    /// medication), by dose in due order, each dose's records in the order they were made.
-    public func changes(since: Micros = .min, until: Micros = .max, medication: String? = nil) throws -> [String: [Change]] {
+    /// medication), by dose, each dose's records in the order they were made.
+    public func changes(since: Micros = .min, until: Micros = .max, medication: String? = nil) throws -> [DueDose: [Change]] {
         try writer.read { db in
             var request = AnswerRow.filter(AnswerRow.Columns.due >= since && AnswerRow.Columns.due < until)
             if let medication { request = request.filter(AnswerRow.Columns.medication == medication) }
-            var result: [String: [Change]] = [:]
-            for row in try request.order(AnswerRow.Columns.id).fetchAll(db) {
-                result[row.dose, default: []].append(row.change)
+            var result: [DueDose: [Change]] = [:]
+            // The order of `answer_due` itself (a dose's records share its due time): no sort.
+            try request.order(AnswerRow.Columns.due, AnswerRow.Columns.id).fetchCursor(db).forEach { row in
+                result[row.change.dose, default: []].append(row.change)
             }
             return result
         }
@@ -332,12 +333,13 @@ public final class HistoryStore: Sendable {
     /// and whether it is still the latest record of its dose: what `undo` takes back.
     public func lastAnswer(uid: UInt32, since: Micros) throws -> (answer: Change, isLatest: Bool)? {
         try writer.read { db in
-            guard let row = try AnswerRow.fetchOne(db, sql: """
-                SELECT \(AnswerRow.columns.joined(separator: ", ")) FROM answer INDEXED BY answer_uid WHERE uid = ? AND recorded >= ? AND correction = 0
-                AND channel != 'daemon' ORDER BY recorded DESC, id DESC LIMIT 1
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT \(AnswerRow.columns.joined(separator: ", ")), id, dose FROM answer INDEXED BY answer_uid
+                WHERE uid = ? AND recorded >= ? AND correction = 0 AND channel != 'daemon' ORDER BY recorded DESC, id DESC LIMIT 1
                 """, arguments: [Int64(uid), since]) else { return nil }
-            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM answer WHERE dose = ?", arguments: [row.dose])
-            return (row.change, latest == row.id)
+            let (id, dose): (Int64, String) = (row[AnswerRow.columns.count], row[AnswerRow.columns.count + 1])
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM answer WHERE dose = ?", arguments: [dose])
+            return (AnswerRow(row: row).change, latest == id)
         }
     }
 
@@ -383,7 +385,8 @@ public final class HistoryStore: Sendable {
         machine.record(id) == nil ? try record(id) : nil
     }
 
-    /// Records of doses due in `[since, until)`, optionally of one medication, in due order.
+    /// Records of doses due in `[since, until)`, optionally of one medication, in due order (doses
+    /// due at the same instant in no set order).
     /// - Parameter answeredAhead: also doses due up to this long after `until` that were answered
     ///   before it (taken early): a period shows the doses answered in it.
     public func records(since: Micros = .min, until: Micros = .max, medication: String? = nil,
@@ -394,7 +397,8 @@ public final class HistoryStore: Sendable {
             var request = DoseRow.filter(DoseRow.Columns.due >= since && DoseRow.Columns.due < (overflow ? Micros.max : end)
                 && (DoseRow.Columns.due < until || DoseRow.Columns.answeredAt < until))
             if let medication { request = request.filter(DoseRow.Columns.medication == medication) }
-            return try request.order(DoseRow.Columns.due, DoseRow.Columns.id).fetchAll(db).map(\.record)
+            // The order of the index itself: sorting ties by id as well took SQLite a temporary b-tree.
+            return try Array(request.order(DoseRow.Columns.due).fetchCursor(db).map(\.record))
         }
     }
 
@@ -569,144 +573,115 @@ public final class HistoryStore: Sendable {
 
 // MARK: - Records
 
-/// A row of `dose`.
-struct DoseRow: Codable, FetchableRecord, PersistableRecord {
+/// A row of `dose`: a dose's record. Its `id` column is written, never read: the dose is its
+/// medication, schedule and due time, and the id is made from them when it is shown.
+struct DoseRow: FetchableRecord, PersistableRecord {
     static let databaseTableName = "dose"
 
     enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let medication = Column(CodingKeys.medication)
-        static let due = Column(CodingKeys.due)
-        static let state = Column(CodingKeys.state)
-        static let answeredAt = Column(CodingKeys.answeredAt)
+        static let id = Column("id")
+        static let medication = Column("medication")
+        static let due = Column("due")
+        static let state = Column("state")
+        static let answeredAt = Column("answeredAt")
     }
-
-    var id: String
-    var medication: String
-    var schedule: String
-    var due: Int64
-    var state: String
-    var answeredAt: Int64?
-    var site: String?
-    var note: String?
-    var preReminders: Int
-    var reminders: Int
-    var lastReminder: Int64?
-    var escalated: Bool
-    var snoozedUntil: Int64?
-    var late: Bool
-    var closes: Int64?
-    var reason: String?
-    var corrected: Bool
 
     /// The columns read, in the order ``init(row:)`` reads them by position: decoding by name
     /// (Codable) costs more than the query itself in a long listing.
-    static let columns = ["id", "medication", "schedule", "due", "state", "answeredAt", "site", "note", "preReminders",
+    static let columns = ["medication", "schedule", "due", "state", "answeredAt", "site", "note", "preReminders",
                           "reminders", "lastReminder", "escalated", "snoozedUntil", "late", "closes", "reason", "corrected"]
     static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
 
+    var record: DoseRecord
+
+    init(_ record: DoseRecord) {
+        self.record = record
+    }
+
     init(row: Row) {
         assert(Array(row.columnNames) == Self.columns, "DoseRow is read by position")
-        id = row[0]; medication = row[1]; schedule = row[2]; due = row[3]; state = row[4]; answeredAt = row[5]
-        site = row[6]; note = row[7]; preReminders = row[8]; reminders = row[9]; lastReminder = row[10]
-        escalated = row[11]; snoozedUntil = row[12]; late = row[13]; closes = row[14]; reason = row[15]; corrected = row[16]
+        var r = DoseRecord(dose: DueDose(medication: row[0], schedule: row[1], due: row[2]))
+        r.state = DoseRecord.State(rawValue: row[3]) ?? .pending
+        r.answeredAt = row[4]; r.site = row[5]; r.note = row[6]; r.preReminders = row[7]; r.reminders = row[8]
+        r.lastReminder = row[9]; r.escalated = row[10]; r.snoozedUntil = row[11]; r.late = row[12]; r.closes = row[13]
+        r.reason = row[14]; r.corrected = row[15]
+        record = r
     }
 
-    init(_ r: DoseRecord) {
-        id = r.id
-        medication = r.dose.medication
-        schedule = r.dose.schedule
-        due = r.dose.due
-        state = r.state.rawValue
-        answeredAt = r.answeredAt
-        site = r.site
-        note = r.note
-        preReminders = r.preReminders
-        reminders = r.reminders
-        lastReminder = r.lastReminder
-        escalated = r.escalated
-        snoozedUntil = r.snoozedUntil
-        late = r.late
-        closes = r.closes
-        reason = r.reason
-        corrected = r.corrected
-    }
-
-    var record: DoseRecord {
-        var r = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: due))
-        r.state = DoseRecord.State(rawValue: state) ?? .pending
-        r.answeredAt = answeredAt
-        r.site = site
-        r.note = note
-        r.preReminders = preReminders
-        r.reminders = reminders
-        r.lastReminder = lastReminder
-        r.escalated = escalated
-        r.snoozedUntil = snoozedUntil
-        r.late = late
-        r.closes = closes
-        r.reason = reason
-        r.corrected = corrected
-        return r
+    func encode(to container: inout PersistenceContainer) {
+        let r = record
+        container["id"] = r.id
+        container["medication"] = r.dose.medication
+        container["schedule"] = r.dose.schedule
+        container["due"] = r.dose.due
+        container["state"] = r.state.rawValue
+        container["answeredAt"] = r.answeredAt
+        container["site"] = r.site
+        container["note"] = r.note
+        container["preReminders"] = r.preReminders
+        container["reminders"] = r.reminders
+        container["lastReminder"] = r.lastReminder
+        container["escalated"] = r.escalated
+        container["snoozedUntil"] = r.snoozedUntil
+        container["late"] = r.late
+        container["closes"] = r.closes
+        container["reason"] = r.reason
+        container["corrected"] = r.corrected
     }
 }
 
-/// A row of `answer`, the audit trail: never updated, never deleted.
-struct AnswerRow: Codable, FetchableRecord, PersistableRecord {
+/// A row of `answer`, the audit trail: never updated, never deleted. Its `id` (the order records
+/// were made in) and `dose` (the dose's id) columns are written, and read only where named: the
+/// dose is its medication, schedule and due time.
+struct AnswerRow: FetchableRecord, PersistableRecord {
     static let databaseTableName = "answer"
 
     enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let medication = Column(CodingKeys.medication)
-        static let due = Column(CodingKeys.due)
+        static let id = Column("id")
+        static let medication = Column("medication")
+        static let due = Column("due")
     }
 
-    var id: Int64?
-    var dose: String
-    var medication: String
-    var schedule: String
-    var due: Int64
-    var state: String
-    var at: Int64?
-    var site: String?
-    var recorded: Int64
-    var uid: Int64?
-    var channel: String?
-    var reason: String?
-    var correction: Bool
-
-    /// The columns read, in the order ``init(row:)`` reads them by position.
-    static let columns = ["id", "dose", "medication", "schedule", "due", "state", "at", "site", "recorded", "uid", "channel",
-                          "reason", "correction"]
+    /// The columns read, in the order ``init(row:)`` reads them by position (a query may add
+    /// others after them).
+    static let columns = ["medication", "schedule", "due", "state", "at", "site", "recorded", "uid", "channel", "reason",
+                          "correction"]
     static var databaseSelection: [any SQLSelectable] { columns.map { Column($0) } }
 
-    init(row: Row) {
-        assert(Array(row.columnNames) == Self.columns, "AnswerRow is read by position")
-        id = row[0]; dose = row[1]; medication = row[2]; schedule = row[3]; due = row[4]; state = row[5]; at = row[6]
-        site = row[7]; recorded = row[8]; uid = row[9]; channel = row[10]; reason = row[11]; correction = row[12]
-    }
+    var change: Change
+    /// The uid written for a record without one: the daemon's own records.
+    private var daemonUID: UInt32 = 0
 
     init(_ change: Change, uid daemonUID: UInt32) {
-        dose = change.dose.id
-        medication = change.dose.medication
-        schedule = change.dose.schedule
-        due = change.dose.due
-        state = change.state.rawValue
-        at = change.at
-        site = change.site
-        recorded = change.recorded
-        uid = change.origin.map { Int64($0.uid ?? daemonUID) }
-        channel = change.origin?.channel.rawValue
-        reason = change.reason
-        correction = change.isCorrection
+        self.change = change
+        self.daemonUID = daemonUID
     }
 
     /// Rows from before the trail existed have no uid and (unless a miss) no channel.
-    var change: Change {
-        Change(dose: DueDose(medication: medication, schedule: schedule, due: due), state: Change.State(rawValue: state) ?? .open,
-               at: at, site: site, recorded: recorded,
-               origin: channel.flatMap(Origin.Channel.init(rawValue:)).map { Origin(uid: uid.flatMap(UInt32.init(exactly:)), channel: $0) },
-               reason: reason, isCorrection: correction)
+    init(row: Row) {
+        assert(Array(row.columnNames.prefix(Self.columns.count)) == Self.columns, "AnswerRow is read by position")
+        let uid: Int64? = row[7]
+        let channel: String? = row[8]
+        change = Change(dose: DueDose(medication: row[0], schedule: row[1], due: row[2]),
+                        state: Change.State(rawValue: row[3]) ?? .open, at: row[4], site: row[5], recorded: row[6],
+                        origin: channel.flatMap(Origin.Channel.init(rawValue:))
+                            .map { Origin(uid: uid.flatMap(UInt32.init(exactly:)), channel: $0) },
+                        reason: row[9], isCorrection: row[10])
+    }
+
+    func encode(to container: inout PersistenceContainer) {
+        container["dose"] = change.dose.id
+        container["medication"] = change.dose.medication
+        container["schedule"] = change.dose.schedule
+        container["due"] = change.dose.due
+        container["state"] = change.state.rawValue
+        container["at"] = change.at
+        container["site"] = change.site
+        container["recorded"] = change.recorded
+        container["uid"] = change.origin.map { Int64($0.uid ?? daemonUID) }
+        container["channel"] = change.origin?.channel.rawValue
+        container["reason"] = change.reason
+        container["correction"] = change.isCorrection
     }
 }
 

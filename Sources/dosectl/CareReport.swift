@@ -14,8 +14,8 @@ struct CareReport {
     let rows: [Reports.Row]
     /// Adherence per medication: the numbers of `adherence --json`.
     let tallies: [String: Tally]
-    /// The audit trail of the period's doses, by dose id.
-    let trail: [String: [Change]]
+    /// The audit trail of the period's doses, by dose.
+    let trail: [DueDose: [Change]]
     /// Stock on hand and when it runs out, per medication with stock.
     let stock: [String: (onHand: Int, runsOut: Micros?)]
     /// The medications reported, in order.

@@ -30,7 +30,7 @@ extension Dosectl {
             try reports.check(medication: medication, command: "history")
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
-                output(reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
+                output(bytes: reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {
@@ -38,10 +38,10 @@ extension Dosectl {
             }
         }
 
-        func table(_ rows: [Reports.Row], _ reports: Reports, trail: [String: [Change]]?) -> String {
+        func table(_ rows: [Reports.Row], _ reports: Reports, trail: [DueDose: [Change]]?) -> String {
             guard !rows.isEmpty else { return "No doses or notes in this period." }
             var lines: [String] = []
-            var shown = Set<String>()
+            var shown = Set<DueDose>()
             for row in rows {
                 switch row {
                 case .dose(let record):
@@ -61,8 +61,8 @@ extension Dosectl {
                     if record.corrected { line += "  [corrected]" }
                     lines.append(line)
                     if let trail {
-                        shown.insert(record.id)
-                        lines += (trail[record.id] ?? []).map { Self.auditLine($0, zone: zone) }
+                        shown.insert(record.dose)
+                        lines += (trail[record.dose] ?? []).map { Self.auditLine($0, zone: zone) }
                     }
                 case .note(let note):
                     var line = "\(Presentation.localTime(note.at, zone: reports.config.zone))  note     \(note.text)"
@@ -72,7 +72,8 @@ extension Dosectl {
                 }
             }
             // Takes withdrawn since: no longer doses, still in the trail.
-            for (id, changes) in (trail ?? [:]).sorted(by: { $0.key < $1.key }) where !shown.contains(id) && changes.last?.state == .withdrawn {
+            for (dose, changes) in (trail ?? [:]).sorted(by: { Configuration.precedes($0.key, $1.key) })
+            where !shown.contains(dose) && changes.last?.state == .withdrawn {
                 guard let first = changes.first else { continue }
                 lines.append("\(Presentation.localTime(first.dose.due, zone: reports.config.zone))  withdrawn \(first.dose.medication)/\(first.dose.schedule)")
                 lines += changes.map { Self.auditLine($0, zone: reports.config.zone) }
@@ -225,7 +226,8 @@ extension Dosectl {
                 export.add("exported", RFC3339.utc(reports.now))
                 export.add("medications", raw: try dosectl.json(List.entries(reports.config, now: reports.now, stock: try reports.store.stock(),
                                                                              lastTaken: { takes[$0 + "/" + $1] })))
-                export.add("history", raw: reports.json(rows, trail: try reports.trail(since: start, until: end, medication: nil)))
+                export.add("history", raw: String(decoding: reports.json(rows, trail: try reports.trail(since: start, until: end, medication: nil)),
+                                                  as: UTF8.self))
                 output(export.text)
             }
         }

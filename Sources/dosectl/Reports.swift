@@ -55,16 +55,15 @@ struct Reports {
             let ids = Set(byDose.values.map(\.id))
             rows += try store.notes(since: since, until: until).filter { $0.dose.map(ids.contains) ?? false }.map(Row.note)
         }
-        // Indices are sorted, not rows: moving thousands of records costs more than comparing them.
-        let times = rows.map(\.time)
+        // Indices are sorted by keys made once, not rows: moving or even reading thousands of
+        // records costs more than comparing them.
         let keys = rows.map(\.sortKey)
-        let order = rows.indices.sorted { times[$0] != times[$1] ? times[$0] < times[$1] : keys[$0] < keys[$1] }
-        return order.map { rows[$0] }
+        return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }
     }
 
     /// The audit trail of the doses of a period (those ``history(since:until:medication:)``
-    /// lists, and withdrawn takes), by dose id, each dose's records oldest first (SPEC 10).
-    func trail(since: Micros, until: Micros, medication: String?) throws -> [String: [Change]] {
+    /// lists, and withdrawn takes), by dose, each dose's records oldest first (SPEC 10).
+    func trail(since: Micros, until: Micros, medication: String?) throws -> [DueDose: [Change]] {
         let (end, overflow) = until.addingReportingOverflow(config.longestWindow)
         return try store.changes(since: since, until: overflow ? .max : end, medication: medication)
     }
@@ -92,15 +91,16 @@ struct Reports {
     }
 
     /// The rows as SPEC 8's JSON array: each a Dose with `"kind": "dose"` and its audit trail
-    /// (SPEC 10's `changes`), or a note; written into one string (a 30-day history is thousands).
-    func json(_ rows: [Row], trail: [String: [Change]]) -> String {
+    /// (SPEC 10's `changes`), or a note; written as UTF-8 into one buffer (a 30-day history is
+    /// thousands of rows, megabytes).
+    func json(_ rows: [Row], trail: [DueDose: [Change]]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(rows.count * 700)
+        bytes.reserveCapacity(rows.count * 500)
         appendJSONArray(rows, to: &bytes) { row, bytes in
             switch row {
             case .dose(let record):
                 var message = DoseMessage(record, config: config, now: now)
-                message.changes = (trail[record.id] ?? []).map(ChangeMessage.init)
+                message.changes = (trail[record.dose] ?? []).map(ChangeMessage.init)
                 message.appendJSON(kind: "dose", to: &bytes)
             case .note(let note):
                 var o = JSONObjectText()
@@ -113,7 +113,7 @@ struct Reports {
                 bytes.append(contentsOf: o.text.utf8)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",
@@ -165,10 +165,12 @@ struct Reports {
 }
 
 extension Reports.Row {
-    fileprivate var sortKey: String {
+    /// The history's order: by time; at one instant doses (by medication, then schedule, as
+    /// `upcoming` orders them) before notes (by text).
+    fileprivate var sortKey: (Micros, Int, String, String) {
         switch self {
-        case .dose(let record): "0" + record.id
-        case .note(let note): "1" + note.text
+        case .dose(let record): (record.dose.due, 0, record.dose.medication, record.dose.schedule)
+        case .note(let note): (note.at, 1, note.text, "")
         }
     }
 }

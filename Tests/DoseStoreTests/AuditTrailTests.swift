@@ -62,7 +62,7 @@ struct AuditTrailTests {
         // Stock: 10, one take (9), given back (10), the late take (9).
         #expect(try store.stock()["m"]?.value == 9)
         // Each dose's trail, oldest first: what it was, then each correction with its reason.
-        let trail = try store.changes()
+        let trail = try store.changes().byID
         #expect(trail["m/s@2026-11-30T08:00:00Z"]?.map(\.state) == [.taken, .skipped])
         #expect(trail["m/s@2026-11-30T08:00:00Z"]?.map(\.isCorrection) == [false, true])
         #expect(trail["m/s@2026-11-30T12:00:00Z"]?.map(\.state) == [.skipped, .held])
@@ -137,7 +137,7 @@ struct AuditTrailTests {
         #expect(try store.stock().sorted { $0.key < $1.key }.map(\.value.value) == stock)
         #expect(try store.notes().count == notes)
         // One trail record per answered dose, as it stood, with nobody recorded (but the daemon for a miss).
-        let trail = try store.changes()
+        let trail = try store.changes().byID
         for row in rows where row.state != "pending" {
             let changes = try #require(trail[row.id], "\(row.id)")
             #expect(changes.count == 1 && changes[0].state.rawValue == row.state && !changes[0].isCorrection)
@@ -151,6 +151,11 @@ struct AuditTrailTests {
         corrected.state = .skipped
         try store.apply([.save(corrected), .log(Change(dose: taken.dose, state: .skipped, recorded: end, origin: Self.me,
                                                         reason: "mistake", isCorrection: true))])
-        #expect(try store.changes()[taken.id]?.map(\.state) == [.taken, .skipped])
+        #expect(try store.changes()[taken.dose]?.map(\.state) == [.taken, .skipped])
     }
+}
+
+extension Dictionary where Key == DueDose {
+    /// Keyed by the doses' ids, as the tests name them.
+    var byID: [String: Value] { Dictionary<String, Value>(uniqueKeysWithValues: map { ($0.key.id, $0.value) }) }
 }

@@ -98,6 +98,33 @@ struct ReportsTests {
         #expect(rows.allSatisfy { $0["kind"] as? String == "note" || ($0["medication_name"] as? String == "Tablet" && $0["due_local"] is String) })
     }
 
+    @Test("history at one instant: doses by medication, then schedule, before notes by text; each dose has its own trail")
+    func sameInstant() throws {
+        let (dir, flags) = try Self.setUp()
+        defer { dir.remove() }
+        let store = try HistoryStore(path: dir.path + "/state/history.sqlite")
+        let instant = at("2026-11-02T09:00:00Z")  // the time of the set-up's note
+        var actions: [ReminderMachine.Action] = []
+        for (uid, (medication, schedule)) in [("b", "x"), ("a-b", "x"), ("a", "y"), ("a", "x")].enumerated() {
+            var record = DoseRecord(dose: DueDose(medication: medication, schedule: schedule, due: instant))
+            record.state = .taken
+            record.answeredAt = instant
+            actions += [.save(record), .log(Change(dose: record.dose, state: .taken, at: instant, recorded: instant,
+                                                   origin: Origin(uid: UInt32(uid), channel: .cli)))]
+        }
+        try store.apply(actions)
+        try store.addNote(Note(at: instant, text: "also tired"))
+        let outcome = try dosectl(["history", "--since", "2026-11-02T09:00:00Z", "--until", "2026-11-02T09:00:01Z", "--json"] + flags)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.map { ($0["id"] ?? $0["text"]) as? String } == [
+            "a/x@2026-11-02T09:00:00Z", "a/y@2026-11-02T09:00:00Z", "a-b/x@2026-11-02T09:00:00Z", "b/x@2026-11-02T09:00:00Z",
+            "also tired", "felt sick",
+        ])
+        // The uids given above, in the order written: each dose's trail is its own record.
+        #expect(rows.prefix(4).map { (($0["changes"] as? [[String: Any]]) ?? []).map { $0["uid"] as? Int } } == [[3], [2], [1], [0]])
+    }
+
     @Test("export --format csv parses back field by field; json has medications and history")
     func export() throws {
         let (dir, flags) = try Self.setUp()
