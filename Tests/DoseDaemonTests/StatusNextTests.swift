@@ -9,8 +9,10 @@ import Testing
 struct StatusNextTests {
     @Test("the next dose is upcoming's first: at start, later, and after a take moves the next one")
     func sameAsUpcoming() throws {
-        // Due a minute from now, every 6 hours from its last take; a second schedule daily.
+        // Due a minute from now, every 6 hours from its last take; a second schedule daily, three
+        // hours from now (never open while the test runs, so the take can only be of the first).
         let soon = (Daemon.now() / Civil.minute + 1) * Civil.minute
+        let clock = RFC3339.utc(soon + 3 * Civil.hour).dropFirst(11).prefix(5)
         let (daemon, _, root) = try startedEngine(demo: """
             name = "Demo"
             [[schedule]]
@@ -21,7 +23,7 @@ struct StatusNextTests {
             window = "2h"
             [[schedule]]
             id = "t"
-            on = "*-*-* 03:17"
+            on = "*-*-* \(clock) UTC"
             """)
         defer { try? FileManager.default.removeItem(at: root) }
         func check(_ now: Micros, _ what: Comment) {
