@@ -91,8 +91,9 @@ private struct Parser {
         if Self.isBlank(chars[0]) { throw error("leading blank", at: 0) }
         if let tab = chars.firstIndex(where: { $0 != " " && Self.isBlank($0) }) { throw error("a blank other than a space", at: tab) }
         expression.zoneIdentifier = takeZone()
-        let body = String(chars[index..<length]).lowercased()
-        if Self.applyShorthand(body, to: &expression) { return }
+        // Shorthands are words: nothing else is copied into a string to compare with them.
+        if chars[index..<length].allSatisfy(Self.isASCIILetter),
+           Self.applyShorthand(String(chars[index..<length]).lowercased(), to: &expression) { return }
         try weekdays(into: &expression)
         if try !date(into: &expression) { try time(into: &expression) }
         if index < length { throw trailingError("unexpected '\(chars[index])'") }
@@ -102,6 +103,17 @@ private struct Parser {
     private static func isBlank(_ c: Character) -> Bool {
         if let ascii = c.asciiValue { return ascii == 0x20 || (0x09...0x0D).contains(ascii) }
         return c.isWhitespace
+    }
+
+    private static func isASCIILetter(_ c: Character) -> Bool {
+        guard let ascii = c.asciiValue else { return false }
+        return (0x61...0x7A).contains(ascii | 0x20)
+    }
+
+    /// The value of an ASCII digit (systemd reads no other digits).
+    private static func digit(_ c: Character) -> Int? {
+        guard let ascii = c.asciiValue, (0x30...0x39).contains(ascii) else { return nil }
+        return Int(ascii - 0x30)
     }
 
     /// Text left over after the time: a word after a blank is most likely a misspelt zone.
@@ -114,7 +126,10 @@ private struct Parser {
     // MARK: Zone suffix
 
     private mutating func takeZone() -> String? {
-        guard let space = chars[index..<length].lastIndex(where: { $0 == " " }) else { return nil }
+        guard let space = chars[index..<length].lastIndex(where: { $0 == " " }),
+              // Every zone name has a letter ("20:00", the usual last word, has none): only then a copy.
+              chars[(space + 1)..<length].contains(where: { !$0.isASCII || Self.isASCIILetter($0) })
+        else { return nil }
         let word = String(chars[(space + 1)..<length])
         let zone: String
         if word.lowercased() == "utc" {
@@ -370,7 +385,7 @@ private struct Parser {
             // Microseconds, rounded at the seventh digit as systemd does.
             var fraction = 0
             var digits = 0
-            while let c = current, c.isASCII, let digit = c.wholeNumberValue {
+            while let c = current, let digit = Self.digit(c) {
                 if digits < 7 { fraction = fraction * 10 + digit }
                 digits += 1
                 index += 1
@@ -389,7 +404,7 @@ private struct Parser {
     private mutating func number() -> Int? {
         var value = 0
         var digits = 0
-        while let c = current, c.isASCII, let digit = c.wholeNumberValue {
+        while let c = current, let digit = Self.digit(c) {
             if value < Int(Int32.max) * 10 { value = value * 10 + digit }
             digits += 1
             index += 1

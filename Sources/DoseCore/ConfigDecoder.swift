@@ -177,9 +177,27 @@ public struct ConfigLoad: Sendable {
 
 private typealias Path = [String]
 
+/// A TOML table and the keys it holds. Most keys a schedule may have are absent, and asking
+/// toml++ for one costs a C string, a `std::string` and a map search each time; asking this short
+/// list costs a few comparisons (start-up reads thousands of schedules).
+private struct Table {
+    let toml: TOMLTable
+    /// In toml++'s order.
+    let keys: [String]
+
+    init(_ toml: TOMLTable) {
+        self.toml = toml
+        keys = toml.keys
+    }
+
+    subscript(key: String) -> TOMLValueConvertible? {
+        keys.contains(key) ? toml[key] as TOMLValueConvertible? : nil
+    }
+}
+
 private struct Reader {
     let file: SourceFile
-    let root: TOMLTable
+    let root: Table
     /// The zones `timezone` and calendar expressions may name.
     let zones: ZoneDatabase
     /// Where each key and table stands, for error messages only: scanned at the first error, so
@@ -197,7 +215,7 @@ private struct Reader {
             return nil
         }
         do {
-            root = try TOMLTable(string: file.text)
+            root = Table(try TOMLTable(string: file.text))
         } catch let error as TOMLParseError {
             errors.append(ConfigError(file: file.path, line: error.source.begin.line,
                                       column: error.source.begin.column, message: error.description))
@@ -229,7 +247,7 @@ private struct Reader {
     }
 
     /// Reports keys of `table` that are not in `known`.
-    mutating func checkKeys(_ table: TOMLTable, at path: Path, known: [String], context: String) {
+    mutating func checkKeys(_ table: Table, at path: Path, known: [String], context: String) {
         for key in table.keys where !known.contains(key) {
             failAtKey(path + [key], "unknown key '\(key)' in \(context) (known: \(known.joined(separator: ", ")))")
         }
@@ -237,7 +255,7 @@ private struct Reader {
 
     // MARK: Typed values
 
-    mutating func string(_ table: TOMLTable, _ key: String, at path: Path) -> String? {
+    mutating func string(_ table: Table, _ key: String, at path: Path) -> String? {
         guard let value = table[key] else { return nil }
         guard let text = value.string else {
             fail(path + [key], "\(Self.name(path + [key])) must be a string, not \(describe(value))")
@@ -246,7 +264,7 @@ private struct Reader {
         return text
     }
 
-    mutating func integer(_ table: TOMLTable, _ key: String, at path: Path, minimum: Int, maximum: Int) -> Int? {
+    mutating func integer(_ table: Table, _ key: String, at path: Path, minimum: Int, maximum: Int) -> Int? {
         guard let value = table[key] else { return nil }
         guard value.type == .int, let number = value.int else {
             fail(path + [key], "\(Self.name(path + [key])) must be an integer, not \(describe(value))")
@@ -259,7 +277,7 @@ private struct Reader {
         return number
     }
 
-    mutating func bool(_ table: TOMLTable, _ key: String, at path: Path) -> Bool? {
+    mutating func bool(_ table: Table, _ key: String, at path: Path) -> Bool? {
         guard let value = table[key] else { return nil }
         guard value.type == .bool, let flag = value.bool else {
             fail(path + [key], "\(Self.name(path + [key])) must be true or false, not \(describe(value))")
@@ -268,7 +286,7 @@ private struct Reader {
         return flag
     }
 
-    mutating func duration(_ table: TOMLTable, _ key: String, at path: Path, positive: Bool) -> Micros? {
+    mutating func duration(_ table: Table, _ key: String, at path: Path, positive: Bool) -> Micros? {
         guard let value = table[key] else { return nil }
         guard let text = value.string else {
             fail(path + [key], "\(Self.name(path + [key])) must be a duration string such as \"15m\" or \"1h30m\", not \(describe(value))")
@@ -292,7 +310,7 @@ private struct Reader {
     }
 
     /// A string or an array of strings.
-    mutating func strings(_ table: TOMLTable, _ key: String, at path: Path) -> (values: [(String, Path)], array: Bool)? {
+    mutating func strings(_ table: Table, _ key: String, at path: Path) -> (values: [(String, Path)], array: Bool)? {
         guard let value = table[key] else { return nil }
         if let text = value.string { return ([(text, path + [key])], false) }
         guard let array = value.array else {
@@ -311,7 +329,7 @@ private struct Reader {
         return (values, true)
     }
 
-    mutating func timePoint(_ table: TOMLTable, _ key: String, at path: Path) -> TimePoint? {
+    mutating func timePoint(_ table: Table, _ key: String, at path: Path) -> TimePoint? {
         guard let value = table[key] else { return nil }
         if let date = value.date, value.type == .date {
             let wall = WallTime(year: date.year, month: date.month, day: date.day)
@@ -340,7 +358,7 @@ private struct Reader {
         return true
     }
 
-    mutating func zone(_ table: TOMLTable, _ key: String, at path: Path) -> String? {
+    mutating func zone(_ table: Table, _ key: String, at path: Path) -> String? {
         guard let name = string(table, key, at: path) else { return nil }
         guard zones.named(name) != nil else {
             fail(path + [key], "unknown time zone '\(name)' (use an IANA name such as Europe/London)")
@@ -363,13 +381,13 @@ private struct Reader {
         }
     }
 
-    mutating func subtable(_ table: TOMLTable, _ key: String, at path: Path) -> TOMLTable? {
+    mutating func subtable(_ table: Table, _ key: String, at path: Path) -> Table? {
         guard let value = table[key] else { return nil }
         guard let sub = value.table else {
             fail(path + [key], "\(Self.name(path + [key])) must be a table, not \(describe(value))")
             return nil
         }
-        return sub
+        return Table(sub)
     }
 
     // MARK: dosed.toml
@@ -407,7 +425,7 @@ private struct Reader {
         }
     }
 
-    mutating func leadTimes(_ table: TOMLTable, at path: Path) -> [Micros]? {
+    mutating func leadTimes(_ table: Table, at path: Path) -> [Micros]? {
         guard let (texts, _) = strings(table, "before", at: path) else { return nil }
         return texts.compactMap { duration($0.0, at: $0.1, positive: true) }
     }
@@ -446,7 +464,7 @@ private struct Reader {
             var ids: Set<String> = []
             for index in 0..<array.count {
                 let path = ["schedule", String(index)]
-                let table = array[index].table!
+                let table = Table(array[index].table!)
                 if let id = table["id"]?.string, !ids.insert(id).inserted {
                     fail(path + ["id"], "schedule id '\(id)' is used twice in this file")
                 }
@@ -502,7 +520,7 @@ private struct Reader {
         return rule
     }
 
-    mutating func schedule(_ table: TOMLTable, at path: Path, defaults: Configuration.Defaults) -> (Schedule, ScheduleText)? {
+    mutating func schedule(_ table: Table, at path: Path, defaults: Configuration.Defaults) -> (Schedule, ScheduleText)? {
         let errorsBefore = errors.count
         checkKeys(table, at: path, known: Self.scheduleKeys, context: "[[schedule]]")
         let id = string(table, "id", at: path)
@@ -614,7 +632,7 @@ private struct Reader {
         return (schedule, text)
     }
 
-    mutating func cycle(_ table: TOMLTable, at path: Path) -> Schedule.Cycle? {
+    mutating func cycle(_ table: Table, at path: Path) -> Schedule.Cycle? {
         guard let cycle = subtable(table, "cycle", at: path) else { return nil }
         let cyclePath = path + ["cycle"]
         checkKeys(cycle, at: cyclePath, known: ["doses", "on", "off"], context: "'cycle'")
