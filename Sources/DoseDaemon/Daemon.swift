@@ -46,7 +46,6 @@ public final class Daemon: @unchecked Sendable {
     /// The wall clock's offset from `CLOCK_BOOTTIME` when last looked at (see ``clockWasSet()``).
     private var clockOffset: Micros = 0
     private var watchers: [AnyObject] = []
-    private var signalSources: [any DispatchSourceSignal] = []
     /// Desktop notifications (SPEC 9), made at start; shown while `[notify] desktop` is on.
     private var desktop: DesktopNotifier?
     /// What loading the config at start refused, reported once the journal is told we started.
@@ -148,15 +147,6 @@ public final class Daemon: @unchecked Sendable {
         if let config = ConfigWatcher(directory: paths.config, queue: queue, changed: { [unowned self] in
             _ = self.reload()
         }) { watchers.append(config) }
-        for signalNumber in [SIGHUP, SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { [unowned self] in
-                if signalNumber == SIGHUP { _ = self.reload() } else { self.stop() }
-            }
-            source.resume()
-            signalSources.append(source)
-        }
         let schedules = queue.sync { machine.config.scheduleCount }
         logger.info("dosed started: \(schedules) schedule(s), socket \(socketPath)")
     }
@@ -173,6 +163,44 @@ public final class Daemon: @unchecked Sendable {
         startErrors = nil
         rearm()
         noteSchedulesSeen(of: machine.config, at: now)
+    }
+
+    // MARK: - Signals
+
+    /// What dosed acts on: SIGHUP reloads the configuration, SIGTERM and SIGINT stop.
+    private static let handledSignals = [SIGHUP, SIGTERM, SIGINT]
+
+    private static var handledSignalSet: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in handledSignals { sigaddset(&set, signal) }
+        return set
+    }
+
+    /// Blocks the handled signals in the calling thread, and so in every thread started from it
+    /// afterwards: call it first, before any other thread exists. A signal sent at any moment
+    /// from then on, also while dosed starts and before it serves, waits for
+    /// ``handleSignals()``. (libdispatch's signal sources lost one sent while they were being
+    /// set up, and dosed never stopped; before them, the default action killed dosed without
+    /// its graceful stop.)
+    public static func blockSignals() {
+        var set = handledSignalSet
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Takes the handled signals on the calling thread, for ever (it parks the main thread once
+    /// dosed has started): each is handed to the engine in the order it came, SIGHUP to
+    /// ``reload()``, SIGTERM and SIGINT to ``stop()``. Nothing wakes while no signal comes.
+    public func handleSignals() -> Never {
+        var set = Self.handledSignalSet
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&set, &received) == 0 else { continue }
+            let signal = received
+            inbox.async { [self] in
+                if signal == SIGHUP { _ = reload() } else { stop() }
+            }
+        }
     }
 
     /// Stops in the order of swift-service-lifecycle's graceful shutdown: what is already queued

@@ -47,17 +47,19 @@ struct Dosed: ParsableCommand {
     func run() throws { serve() }
 
     func serve() -> Never {
+        Daemon.blockSignals()  // before any thread exists
         LoggingSystem.bootstrap { _ in StderrLogHandler() }
         let logger = Logger(label: "dosed")
         let flags = Paths.Flags(config: config, state: state, socket: socket, system: system)
+        let daemon: Daemon
         do {
-            let daemon = try buildDaemon(flags: flags, logger: logger)
+            daemon = try buildDaemon(flags: flags, logger: logger)
             try daemon.start()
         } catch {
             // One clear line, exit 1: never a trap on the way out.
             FileHandle.standardError.write(Data("dosed: \(error)\n".utf8))
             Foundation.exit(1)
         }
-        dispatchMain()
+        daemon.handleSignals()
     }
 }

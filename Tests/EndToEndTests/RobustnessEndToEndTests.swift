@@ -393,6 +393,57 @@ extension RobustnessEndToEndTests {
         let alive = try HistoryStore(path: harness.state.path + "/history.sqlite").lastAlive()
         #expect((alive ?? 0) >= before)
     }
+
+    @Test("SIGHUP reloads the configuration (what systemctl reload sends), twice in a row as well")
+    func reloadOnSIGHUP() throws {
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        let client = try harness.client()
+        _ = try client.call("subscribe", ["events": ["config-loaded"]])
+        for _ in 0..<2 {
+            kill(harness.pid, SIGHUP)
+            #expect(client.notification("config-loaded") != nil)
+        }
+        #expect(try harness.client().call("status") != nil, "still serving")
+    }
+
+    @Test("SIGTERM while dosed starts (its socket just made) or right after its first answer: a graceful stop, exit 0, every time")
+    func stopWhileStarting() throws {
+        // Enough schedules that arming them takes dosed a while after its socket is made.
+        var medications = ["interferon": DaemonTests.medication(first: 3600, window: "1h", before: "[]")]
+        for index in 0..<2000 {
+            medications["m\(index)"] = "name = \"M\"\n[[schedule]]\nid = \"a\"\non = \"*-*-* *:\(index % 60):00\"\n"
+        }
+        let harness = try DaemonHarness(medications: medications)
+        defer { harness.remove() }
+        for round in 0..<6 {
+            unlink(harness.socket)
+            // As systemd starts it: no signal blocked (the test runner blocks SIGTERM, and a
+            // Process would pass that on).
+            let pid = try spawnUnblocked(product("dosed").path, harness.flags,
+                                         environment: ["PATH=/usr/bin:/bin", "TZ=UTC", "HOME=\(harness.root.path)"])
+            var status: Int32 = 0
+            func exited() -> Bool { waitpid(pid, &status, WNOHANG) == pid }
+            var done = false
+            defer { if !done { kill(pid, SIGKILL); waitpid(pid, &status, 0) } }
+            if round % 2 == 0 {
+                for _ in 0..<5000 where access(harness.socket, F_OK) != 0 { usleep(1000) }
+            } else {
+                for _ in 0..<500 {
+                    if let client = RPCClient(path: harness.socket), (try? client.call("status")) != nil { break }
+                    usleep(10000)
+                }
+            }
+            kill(pid, SIGTERM)
+            for _ in 0..<1000 where !done { done = exited(); if !done { usleep(10000) } }
+            #expect(done, "round \(round): SIGTERM was lost, dosed still runs after 10 s")
+            if done {
+                // WIFEXITED and WEXITSTATUS: exited by itself, with 0.
+                #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "round \(round): wait status \(status)")
+            }
+        }
+    }
 }
 
 /// `0.1.0`: what `--version` prints.

@@ -30,6 +30,33 @@ func launch(_ process: Process) throws {
     try process.run()
 }
 
+/// Starts `path` with `arguments` and `environment`, no signal blocked and every signal at its
+/// default action, stdin, stdout and stderr on /dev/null: as systemd starts a service. The caller
+/// waits for it (`waitpid`).
+func spawnUnblocked(_ path: String, _ arguments: [String], environment: [String]) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard result == 0 else { throw HarnessError(message: "posix_spawn \(path): \(String(cString: strerror(result)))") }
+    return pid
+}
+
 /// What a finished process printed and returned.
 struct Outcome {
     var status: Int32
