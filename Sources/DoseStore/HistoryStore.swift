@@ -579,7 +579,6 @@ struct DoseRow: FetchableRecord, PersistableRecord {
     static let databaseTableName = "dose"
 
     enum Columns {
-        static let id = Column("id")
         static let medication = Column("medication")
         static let due = Column("due")
         static let state = Column("state")

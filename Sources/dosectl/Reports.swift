@@ -29,13 +29,6 @@ struct Reports {
     enum Row {
         case dose(DoseRecord)
         case note(Note)
-
-        var time: Micros {
-            switch self {
-            case .dose(let record): record.dose.due
-            case .note(let note): note.at
-            }
-        }
     }
 
     /// Every dose due in the period (answered, missed, open or to come) and every note, in time order.

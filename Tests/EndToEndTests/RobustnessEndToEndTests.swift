@@ -405,7 +405,7 @@ extension RobustnessEndToEndTests {
             kill(harness.pid, SIGHUP)
             #expect(client.notification("config-loaded") != nil)
         }
-        #expect(try harness.client().call("status") != nil, "still serving")
+        _ = try harness.client().call("status")  // still serving: the call throws otherwise
     }
 
     @Test("SIGTERM while dosed starts (its socket just made) or right after its first answer: a graceful stop, exit 0, every time")
