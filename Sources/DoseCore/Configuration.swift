@@ -31,7 +31,11 @@ public struct Configuration: Sendable {
     }
 
     /// `timezone` of `dosed.toml`, if set.
-    public var timezone: String?
+    public var timezone: String? {
+        didSet { namedZone = timezone.flatMap(ZoneRules.named) }
+    }
+    /// The rules of `timezone`, looked up once: every dose shown asks for its zone.
+    private var namedZone: ZoneRules?
     public var defaults = Defaults()
     public var hooks = Hooks()
     public var notify = Notify()
@@ -48,7 +52,7 @@ public struct Configuration: Sendable {
 
     /// The zone of `dosed.toml`, else the system's.
     public var zone: ZoneRules {
-        timezone.flatMap(ZoneRules.named) ?? systemZone
+        namedZone ?? systemZone
     }
 
     /// The zone a schedule's wall times are read in: its own, else `dosed.toml`'s, else the system's.

@@ -5,12 +5,22 @@
 public enum RFC3339 {
     /// `2026-11-30T20:00:00Z`; a fraction (trailing zeros trimmed) only when there is one.
     public static func utc(_ instant: Micros) -> String {
-        format(capacity: 40) { $0.time(WallTime(local: instant)); $0.byte(UInt8(ascii: "Z")) }
+        format(capacity: 40) { $0.utc(instant) }
     }
 
     /// `2026-11-30T21:00:00+01:00`: the wall time at `offset` seconds east of UTC.
     public static func local(_ instant: Micros, offset: Int) -> String {
-        format(capacity: 40) { $0.time(WallTime(local: instant + Micros(offset) * Civil.second)); $0.offset(offset) }
+        format(capacity: 40) { $0.local(instant, offset: offset) }
+    }
+
+    /// Appends ``utc(_:)``'s text to `bytes` without making a string (a listing writes thousands).
+    public static func append(utc instant: Micros, to bytes: inout [UInt8]) {
+        append(capacity: 40, to: &bytes) { $0.utc(instant) }
+    }
+
+    /// Appends ``local(_:offset:)``'s text to `bytes` without making a string.
+    public static func append(local instant: Micros, offset: Int, to bytes: inout [UInt8]) {
+        append(capacity: 40, to: &bytes) { $0.local(instant, offset: offset) }
     }
 
     /// `+01:00`, `-05:00`, `+00:00`: seconds east of UTC as hours and minutes.
@@ -48,6 +58,15 @@ public enum RFC3339 {
             var digits = Digits(buffer: buffer)
             write(&digits)
             return digits.count
+        }
+    }
+
+    /// What `write` puts into a buffer of `capacity` bytes on the stack, appended to `bytes`.
+    private static func append(capacity: Int, to bytes: inout [UInt8], _ write: (inout Digits) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var digits = Digits(buffer: buffer)
+            write(&digits)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<digits.count]))
         }
     }
 
@@ -99,6 +118,16 @@ public enum RFC3339 {
 
         mutating func time(_ wall: WallTime) {
             civil(wall); byte(UInt8(ascii: "T")); clock(wall)
+        }
+
+        /// `2026-11-30T20:00:00Z`.
+        mutating func utc(_ instant: Micros) {
+            time(WallTime(local: instant)); byte(UInt8(ascii: "Z"))
+        }
+
+        /// `2026-11-30T21:00:00+01:00`.
+        mutating func local(_ instant: Micros, offset seconds: Int) {
+            time(WallTime(local: instant + Micros(seconds) * Civil.second)); offset(seconds)
         }
 
         mutating func offset(_ seconds: Int) {

@@ -79,31 +79,29 @@ public struct DoseMessage: Codable, Sendable, Equatable {
 }
 
 extension DoseMessage {
-    /// The message for a recorded dose at `now`: its state, answer, snooze and lateness.
-    /// `late` is set for a reminder that fired late (catch-up) and for a dose taken after its window.
+    /// The message for a recorded dose at `now`: its state, answer, snooze and lateness
+    /// (``DoseMembers/init(_:shown:now:)``).
     public init(_ record: DoseRecord, config: Configuration, now: Micros) {
-        let shown = config.shown(record.dose)
-        let state: State
-        switch record.state {
-        case .pending:
-            if let until = record.snoozedUntil, until > now { state = .snoozed }
-            else if record.dose.due <= now { state = .due }
-            else { state = .upcoming }
-        case .taken: state = .taken
-        case .skipped: state = .skipped
-        case .missed: state = .missed
-        case .held: state = .held
-        }
-        self.init(record.dose, shown: shown, site: record.site, state: state, id: record.id)
-        if record.isAnswered || record.state == .missed, let at = record.answeredAt {
-            answered_at = RFC3339.utc(at)
-        }
-        if state == .snoozed, let until = record.snoozedUntil { snoozed_until = RFC3339.utc(until) }
-        let takenLate = record.state == .taken && shown.window.map { (record.answeredAt ?? 0) > record.dose.due + $0 } == true
-        if record.late || takenLate { late = true }
-        note = record.note
-        reason = record.reason
-        if record.corrected { corrected = true }
+        self.init(DoseMembers(record, shown: config.shown(record.dose), now: now))
+    }
+
+    init(_ m: DoseMembers) {
+        id = m.id.string
+        medication = m.medication
+        medication_name = m.medication_name
+        schedule = m.schedule
+        due = m.due.string
+        due_local = m.due_local.string
+        dose = m.dose
+        route = m.route
+        site = m.site
+        state = m.state
+        answered_at = m.answered_at?.string
+        snoozed_until = m.snoozed_until?.string
+        late = m.late
+        note = m.note
+        reason = m.reason
+        corrected = m.corrected
     }
 }
 
@@ -135,12 +133,13 @@ public struct ChangeMessage: Codable, Sendable, Equatable {
     public var reason: String?
 
     public init(_ change: Change) {
-        state = change.state.rawValue
-        at = change.at.map(RFC3339.utc)
-        recorded = RFC3339.utc(change.recorded)
-        uid = change.origin?.uid
-        channel = change.origin?.channel.rawValue
-        reason = change.reason
+        let m = ChangeMembers(change)
+        state = m.state
+        at = m.at?.string
+        recorded = m.recorded.string
+        uid = m.uid
+        channel = m.channel
+        reason = m.reason
     }
 
     enum CodingKeys: String, CodingKey { case state, at, recorded, uid, channel, reason }

@@ -1,3 +1,5 @@
+import DoseCore
+
 /// JSON text written straight into a string, for the long listings (`history --json`, exports):
 /// the same text as ``RPCMessage/text(_:)`` gives (sorted keys, slashes unescaped, one line),
 /// without Foundation's encoder, which costs more than everything else in a 30-day history.
@@ -54,14 +56,21 @@ public struct JSONObjectText {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `value` as a JSON string, in UTF-8: the one escaper of the hand-written JSON.
+    /// Appends `value` as a JSON string, in UTF-8.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
+        appendEscaped(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value`'s characters as they stand inside a JSON string, in UTF-8: the one
+    /// escaper of the hand-written JSON. Escaping goes character by character, so parts escaped
+    /// one after the other are the whole escaped.
+    static func appendEscaped(_ value: String, to bytes: inout [UInt8]) {
         // Most strings need no escape: copied whole, not byte by byte.
         let copied = value.utf8.withContiguousStorageIfAvailable { utf8 in
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
             bytes.append(contentsOf: utf8)
-            bytes.append(UInt8(ascii: "\""))
             return true
         }
         if copied == true { return }
@@ -80,6 +89,45 @@ public struct JSONObjectText {
             default: bytes.append(byte)
             }
         }
+    }
+}
+
+/// The text of a string member: a string as it is, or an instant or a dose's id written as SPEC 4
+/// writes them straight into the output (a listing writes thousands, each without a string made).
+enum MemberText {
+    case string(String)
+    /// `2026-11-30T20:00:00Z`.
+    case utc(Micros)
+    /// `2026-11-30T21:00:00+01:00`.
+    case local(Micros, offset: Int)
+    /// `interferon/evening@2026-11-30T20:00:00Z`.
+    case id(DueDose)
+
+    /// The text as a string.
+    var string: String {
+        switch self {
+        case .string(let text): text
+        case .utc(let instant): RFC3339.utc(instant)
+        case .local(let instant, let offset): RFC3339.local(instant, offset: offset)
+        case .id(let dose): dose.id
+        }
+    }
+
+    /// Appends the text as a JSON string.
+    func appendQuoted(to bytes: inout [UInt8]) {
+        if case .string(let text) = self { return JSONObjectText.appendQuoted(text, to: &bytes) }
+        bytes.append(UInt8(ascii: "\""))
+        switch self {
+        case .string: break
+        case .utc(let instant): RFC3339.append(utc: instant, to: &bytes)
+        case .local(let instant, let offset): RFC3339.append(local: instant, offset: offset, to: &bytes)
+        case .id(let dose):
+            JSONObjectText.appendEscaped(dose.medication, to: &bytes)
+            bytes.append(UInt8(ascii: "/"))
+            JSONObjectText.appendEscaped(dose.schedule, to: &bytes)
+            bytes.append(UInt8(ascii: "@"))
+            RFC3339.append(utc: dose.due, to: &bytes)
+        }
         bytes.append(UInt8(ascii: "\""))
     }
 }
@@ -89,8 +137,10 @@ public struct JSONObjectText {
 public func appendJSONArray<Elements: Sequence>(_ elements: Elements, to bytes: inout [UInt8],
                                                 _ element: (Elements.Element, inout [UInt8]) -> Void) {
     bytes.append(UInt8(ascii: "["))
-    for (index, item) in elements.enumerated() {
-        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+    var first = true
+    for item in elements {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
         element(item, &bytes)
     }
     bytes.append(UInt8(ascii: "]"))
@@ -126,6 +176,15 @@ struct JSONMembers {
         if let value { string(key, value, &bytes) }
     }
 
+    mutating func text(_ key: StaticString, _ value: MemberText, _ bytes: inout [UInt8]) {
+        self.key(key, &bytes)
+        value.appendQuoted(to: &bytes)
+    }
+
+    mutating func textIfPresent(_ key: StaticString, _ value: MemberText?, _ bytes: inout [UInt8]) {
+        if let value { text(key, value, &bytes) }
+    }
+
     mutating func boolIfPresent(_ key: StaticString, _ value: Bool?, _ bytes: inout [UInt8]) {
         if let value {
             self.key(key, &bytes)
@@ -145,17 +204,99 @@ extension DoseMessage {
 
     /// Appends this dose's JSON text to `bytes` (UTF-8).
     public func appendJSON(kind: String? = nil, to bytes: inout [UInt8]) {
+        DoseMembers(self).append(kind: kind, changes: changes, to: &bytes) { ChangeMembers($0).append(to: &$1) }
+    }
+
+    /// Appends the JSON text of `DoseMessage(record, config:, now:)` with `changes` as its trail,
+    /// written straight from the record: `history --json` writes thousands of doses.
+    public static func appendJSON(_ record: DoseRecord, shown: Configuration.Shown, now: Micros, kind: String? = nil,
+                                  changes: [Change]?, to bytes: inout [UInt8]) {
+        DoseMembers(record, shown: shown, now: now).append(kind: kind, changes: changes, to: &bytes) {
+            ChangeMembers($0).append(to: &$1)
+        }
+    }
+}
+
+extension ChangeMessage {
+    public var jsonText: String {
+        var bytes: [UInt8] = []
+        ChangeMembers(self).append(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The members of a Dose (SPEC 6): the one place its JSON text is written, in key order, for a
+/// message and for a record written straight from the history.
+struct DoseMembers {
+    var answered_at: MemberText?
+    var corrected: Bool?
+    var dose: String?
+    var due: MemberText
+    var due_local: MemberText
+    var id: MemberText
+    var late: Bool?
+    var medication: String
+    var medication_name: String
+    var note: String?
+    var reason: String?
+    var route: String?
+    var schedule: String
+    var site: String?
+    var snoozed_until: MemberText?
+    var state: DoseMessage.State
+
+    init(_ m: DoseMessage) {
+        answered_at = m.answered_at.map(MemberText.string); corrected = m.corrected; dose = m.dose
+        due = .string(m.due); due_local = .string(m.due_local); id = .string(m.id); late = m.late
+        medication = m.medication; medication_name = m.medication_name; note = m.note; reason = m.reason
+        route = m.route; schedule = m.schedule; site = m.site; snoozed_until = m.snoozed_until.map(MemberText.string)
+        state = m.state
+    }
+
+    /// A recorded dose at `now`: its state, answer, snooze and lateness. `late` is set for a
+    /// reminder that fired late (catch-up) and for a dose taken after its window.
+    init(_ record: DoseRecord, shown: Configuration.Shown, now: Micros) {
+        switch record.state {
+        case .pending:
+            if let until = record.snoozedUntil, until > now { state = .snoozed }
+            else if record.dose.due <= now { state = .due }
+            else { state = .upcoming }
+        case .taken: state = .taken
+        case .skipped: state = .skipped
+        case .missed: state = .missed
+        case .held: state = .held
+        }
+        id = .id(record.dose)
+        medication = record.dose.medication
+        medication_name = shown.name
+        schedule = record.dose.schedule
+        due = .utc(record.dose.due)
+        due_local = .local(record.dose.due, offset: shown.zone.offset(at: record.dose.due))
+        dose = shown.dose
+        route = shown.route
+        site = record.site
+        if record.isAnswered || record.state == .missed, let at = record.answeredAt { answered_at = .utc(at) }
+        if state == .snoozed, let until = record.snoozedUntil { snoozed_until = .utc(until) }
+        let takenLate = record.state == .taken && shown.window.map { (record.answeredAt ?? 0) > record.dose.due + $0 } == true
+        if record.late || takenLate { late = true }
+        note = record.note
+        reason = record.reason
+        if record.corrected { corrected = true }
+    }
+
+    func append<Changes: Sequence>(kind: String?, changes: Changes?, to bytes: inout [UInt8],
+                                   _ change: (Changes.Element, inout [UInt8]) -> Void) {
         var o = JSONMembers.open(&bytes)
-        o.stringIfPresent("answered_at", answered_at, &bytes)
+        o.textIfPresent("answered_at", answered_at, &bytes)
         if let changes {
             o.key("changes", &bytes)
-            appendJSONArray(changes, to: &bytes) { change, bytes in change.appendJSON(to: &bytes) }
+            appendJSONArray(changes, to: &bytes, change)
         }
         o.boolIfPresent("corrected", corrected, &bytes)
         o.string("dose", dose, &bytes)
-        o.string("due", due, &bytes)
-        o.string("due_local", due_local, &bytes)
-        o.string("id", id, &bytes)
+        o.text("due", due, &bytes)
+        o.text("due_local", due_local, &bytes)
+        o.text("id", id, &bytes)
         o.stringIfPresent("kind", kind, &bytes)
         o.boolIfPresent("late", late, &bytes)
         o.string("medication", medication, &bytes)
@@ -165,25 +306,42 @@ extension DoseMessage {
         o.string("route", route, &bytes)
         o.string("schedule", schedule, &bytes)
         o.string("site", site, &bytes)
-        o.stringIfPresent("snoozed_until", snoozed_until, &bytes)
+        o.textIfPresent("snoozed_until", snoozed_until, &bytes)
         o.string("state", state.rawValue, &bytes)
         bytes.append(UInt8(ascii: "}"))
     }
 }
 
-extension ChangeMessage {
-    public var jsonText: String {
-        var bytes: [UInt8] = []
-        appendJSON(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+/// The members of an audit-trail record (SPEC 10): the one place its JSON text is written.
+struct ChangeMembers {
+    var state: String
+    var at: MemberText?
+    var recorded: MemberText
+    var uid: UInt32?
+    var channel: String?
+    var reason: String?
+
+    init(_ m: ChangeMessage) {
+        state = m.state; at = m.at.map(MemberText.string); recorded = .string(m.recorded); uid = m.uid
+        channel = m.channel; reason = m.reason
     }
 
-    func appendJSON(to bytes: inout [UInt8]) {
+    /// `uid` and `channel` are null for answers recorded before the trail existed.
+    init(_ change: Change) {
+        state = change.state.rawValue
+        at = change.at.map(MemberText.utc)
+        recorded = .utc(change.recorded)
+        uid = change.origin?.uid
+        channel = change.origin?.channel.rawValue
+        reason = change.reason
+    }
+
+    func append(to bytes: inout [UInt8]) {
         var o = JSONMembers.open(&bytes)
-        o.stringIfPresent("at", at, &bytes)
+        o.textIfPresent("at", at, &bytes)
         o.string("channel", channel, &bytes)
         o.stringIfPresent("reason", reason, &bytes)
-        o.string("recorded", recorded, &bytes)
+        o.text("recorded", recorded, &bytes)
         o.string("state", state, &bytes)
         o.key("uid", &bytes)
         bytes.append(contentsOf: (uid.map { String($0) } ?? "null").utf8)

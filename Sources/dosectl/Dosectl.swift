@@ -210,13 +210,12 @@ func output(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
-/// Prints UTF-8 text and a newline, without copying it into a String first (a listing is megabytes).
-func output(bytes: consuming [UInt8]) {
-    bytes.append(UInt8(ascii: "\n"))
-    bytes.withUnsafeBytes { buffer in
-        FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer.baseAddress!),
-                                             count: buffer.count, deallocator: .none))
-    }
+/// Writes bytes to stdout as they are, without copying them (a listing is megabytes, written in
+/// pieces).
+func output(raw bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                                         deallocator: .none))
 }
 
 /// JSON text of an encodable value: stable key order, no escaped slashes.

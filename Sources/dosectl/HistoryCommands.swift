@@ -30,7 +30,8 @@ extension Dosectl {
             try reports.check(medication: medication, command: "history")
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
-                output(bytes: reports.json(rows, trail: try reports.trail(since: start, until: end, medication: medication)))
+                reports.writeJSON(rows, trail: try reports.trail(since: start, until: end, medication: medication), to: output(raw:))
+                [UInt8(ascii: "\n")].withUnsafeBytes(output(raw:))
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {

@@ -84,17 +84,17 @@ struct Reports {
     }
 
     /// The rows as SPEC 8's JSON array: each a Dose with `"kind": "dose"` and its audit trail
-    /// (SPEC 10's `changes`), or a note; written as UTF-8 into one buffer (a 30-day history is
-    /// thousands of rows, megabytes).
-    func json(_ rows: [Row], trail: [DueDose: [Change]]) -> [UInt8] {
+    /// (SPEC 10's `changes`), or a note; UTF-8, handed to `write` in pieces of about 64 KiB (a
+    /// 30-day history is thousands of rows, megabytes: one buffer is reused, not grown).
+    func writeJSON(_ rows: [Row], trail: [DueDose: [Change]], to write: (UnsafeRawBufferPointer) -> Void) {
+        let piece = 1 << 16
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(rows.count * 500)
+        bytes.reserveCapacity(piece + (1 << 12))
         appendJSONArray(rows, to: &bytes) { row, bytes in
             switch row {
             case .dose(let record):
-                var message = DoseMessage(record, config: config, now: now)
-                message.changes = (trail[record.dose] ?? []).map(ChangeMessage.init)
-                message.appendJSON(kind: "dose", to: &bytes)
+                DoseMessage.appendJSON(record, shown: config.shown(record.dose), now: now, kind: "dose",
+                                       changes: trail[record.dose] ?? [], to: &bytes)
             case .note(let note):
                 var o = JSONObjectText()
                 o.add("kind", "note")
@@ -105,8 +105,19 @@ struct Reports {
                 o.addIfPresent("severity", integer: note.severity.map(Int64.init))
                 bytes.append(contentsOf: o.text.utf8)
             }
+            if bytes.count >= piece {
+                bytes.withUnsafeBytes(write)
+                bytes.removeAll(keepingCapacity: true)
+            }
         }
-        return bytes
+        bytes.withUnsafeBytes(write)
+    }
+
+    /// ``writeJSON(_:trail:to:)``'s text in one buffer.
+    func json(_ rows: [Row], trail: [DueDose: [Change]]) -> [UInt8] {
+        var all: [UInt8] = []
+        writeJSON(rows, trail: trail) { all.append(contentsOf: $0) }
+        return all
     }
 
     static let csvHeader = ["kind", "time", "id", "medication", "medication_name", "schedule", "due", "due_local",
