@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "DoseStore", dependencies: ["DoseCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "DoseProtocol", dependencies: ["DoseCore"]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "DoseSystemd", dependencies: ["CSystemd", "DoseCore"]),
+        .target(name: "DoseSystemd", dependencies: ["CSystemd", "DoseCore", "DoseFiles"]),
         .target(
             name: "DoseDaemon",
             dependencies: [

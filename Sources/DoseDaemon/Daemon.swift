@@ -183,9 +183,14 @@ public final class Daemon: @unchecked Sendable {
     /// ``handleSignals()``. (libdispatch's signal sources lost one sent while they were being
     /// set up, and dosed never stopped; before them, the default action killed dosed without
     /// its graceful stop.)
-    public static func blockSignals() {
+    ///
+    /// SIGPIPE is ignored: a write whose reader went away (stderr piped to a program that
+    /// ended) is an error of that write, not dosed's death. Under systemd, a service killed by SIGPIPE counts as
+    /// stopped cleanly and is not restarted: every reminder would stop.
+    public static func prepareSignals() {
         var set = handledSignalSet
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// Takes the handled signals on the calling thread, for ever (it parks the main thread once

@@ -1,3 +1,4 @@
+import DoseFiles
 import DoseSystemd
 import Foundation
 import Logging
@@ -20,7 +21,8 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        FileHandle.standardError.write(Data(text(event.level, event.message.description, at: Date()).utf8))
+        // A line that cannot be written (stderr full or closed) is lost; dosed goes on.
+        StandardStream.write(text(event.level, event.message.description, at: Date()), to: STDERR_FILENO)
     }
 
     /// The lines written for one message.

@@ -1,4 +1,5 @@
 import CSystemd
+import DoseFiles
 import Foundation
 
 /// Writes structured entries to the systemd journal through `sd_journal_sendv`, or to stderr.
@@ -30,7 +31,7 @@ public final class Journal: Sendable {
             sent = Self.sendv(fields) == 0
         }
         if toStderr || !sent {
-            FileHandle.standardError.write(Data(Self.shortLine(fields, at: Date()).utf8))
+            StandardStream.write(Self.shortLine(fields, at: Date()), to: STDERR_FILENO)
         }
         return sent
     }

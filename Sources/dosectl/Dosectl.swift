@@ -32,12 +32,12 @@ struct Dosectl: ParsableCommand {
             var command = try command(Amend.separatingStateDirectory(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
             try command.run()
         } catch let failure as Failure {
-            FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+            errorOutput(failure.message)
             Foundation.exit(failure.code)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                errorOutput(fullMessage(for: error))
                 Foundation.exit(ExitStatus.usage)
             }
             exit(withError: error)
@@ -135,7 +135,7 @@ struct GlobalOptions: ParsableArguments {
     func loadConfiguration() throws -> Configuration {
         let load = ConfigDirectory.load(paths.config)
         if !Paths.isDirectory(paths.config) { throw Failure(message: ConfigErrors(load.errors).description) }
-        if let warning = load.warning { FileHandle.standardError.write(Data(("dosectl: " + warning + "\n").utf8)) }
+        if let warning = load.warning { errorOutput("dosectl: " + warning) }
         return load.configuration
     }
 }
@@ -205,17 +205,25 @@ func currentInstant() -> Micros {
     Micros((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
 }
 
-/// Writes a line to stdout.
-func output(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+/// Writes `text` and a line end to stdout.
+func output(_ text: String, terminator: String = "\n") {
+    var text = text + terminator
+    text.withUTF8 { output(raw: UnsafeRawBufferPointer($0)) }
 }
 
-/// Writes bytes to stdout as they are, without copying them (a listing is megabytes, written in
-/// pieces).
+/// Writes bytes to stdout as they are (a listing is megabytes, written in pieces). When they
+/// cannot be written (a full disk, a closed terminal), dosectl says so and exits 1: the output is
+/// incomplete, and a script must not take it for whole.
 func output(raw bytes: UnsafeRawBufferPointer) {
-    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
-                                         deallocator: .none))
+    if let error = StandardStream.write(bytes, to: STDOUT_FILENO) {
+        errorOutput("dosectl: cannot write the output: \(StandardStream.describe(error))")
+        exit(ExitStatus.failure)
+    }
+}
+
+/// Writes a line to stderr (nothing more to do when that fails).
+func errorOutput(_ line: String) {
+    StandardStream.write(line + "\n", to: STDERR_FILENO)
 }
 
 /// JSON text of an encodable value: stable key order, no escaped slashes.

@@ -24,7 +24,7 @@ func editMedication(_ global: GlobalOptions, _ medication: String, dryRun: Bool,
         do {
             _ = try client.call(.reload)
         } catch let failure as DaemonClient.Failure {
-            FileHandle.standardError.write(Data("dosectl \(command): dosed refused to reload: \(failure.message)\n".utf8))
+            errorOutput("dosectl \(command): dosed refused to reload: \(failure.message)")
         }
     }
 }

@@ -275,7 +275,7 @@ extension Dosectl {
                                   trail: try reports.trail(since: start, until: end, medication: medication), stock: stock,
                                   medications: ids).html()
             guard let output else {
-                FileHandle.standardOutput.write(Data(page.utf8))
+                dosectl.output(page, terminator: "")
                 return
             }
             do {

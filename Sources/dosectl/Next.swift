@@ -71,7 +71,7 @@ extension Dosectl {
                     let medication = config.medication(message.medication)!
                     return ICalendar.event(message, medication: medication, schedule: medication.schedule(message.schedule)!)
                 }
-                FileHandle.standardOutput.write(Data(ICalendar.render(events, stamp: now).utf8))
+                output(ICalendar.render(events, stamp: now), terminator: "")
                 return
             }
             var lines: [String] = []

@@ -38,7 +38,7 @@ struct Dosed: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            StandardStream.write(fullMessage(for: error) + "\n", to: STDERR_FILENO)
             Foundation.exit(2)
         }
         command.serve()
@@ -47,7 +47,7 @@ struct Dosed: ParsableCommand {
     func run() throws { serve() }
 
     func serve() -> Never {
-        Daemon.blockSignals()  // before any thread exists
+        Daemon.prepareSignals()  // before any thread exists
         LoggingSystem.bootstrap { _ in StderrLogHandler() }
         let logger = Logger(label: "dosed")
         let flags = Paths.Flags(config: config, state: state, socket: socket, system: system)
@@ -57,7 +57,7 @@ struct Dosed: ParsableCommand {
             try daemon.start()
         } catch {
             // One clear line, exit 1: never a trap on the way out.
-            FileHandle.standardError.write(Data("dosed: \(error)\n".utf8))
+            StandardStream.write("dosed: \(error)\n", to: STDERR_FILENO)
             Foundation.exit(1)
         }
         daemon.handleSignals()

@@ -460,3 +460,62 @@ extension RobustnessEndToEndTests {
         #expect(edit.status == 2 && edit.stderr.contains("3650d"), "\(edit.stderr)")
     }
 }
+
+extension RobustnessEndToEndTests {
+    @Test("output dosectl cannot write (a full disk) ends it with exit 1 and the reason, never a crash")
+    func outputToFullDisk() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("dosed-full-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let flags = ["--config", packageRoot.appendingPathComponent("config").path, "--state", state.path,
+                     "--socket", state.appendingPathComponent("none.sock").path]
+        // A line, a calendar file, a JSON listing, a table: each way dosectl writes.
+        for arguments in [["next", "-n", "3"], ["next", "-n", "3", "--ics"], ["history", "--json"], ["list"]] {
+            let process = Process()
+            process.executableURL = product("dosectl")
+            process.arguments = arguments + flags
+            process.environment = ["PATH": "/usr/bin:/bin", "HOME": state.path, "TZ": "UTC"]
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+            let err = Pipe()
+            process.standardError = err
+            try launch(process)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 1,
+                    "\(arguments): \(process.terminationReason) \(process.terminationStatus)")
+            #expect(stderr == "dosectl: cannot write the output: No space left on device\n", "\(arguments): \(stderr)")
+        }
+    }
+
+    @Test("dosed whose stderr cannot be written (a full disk, a pipe its reader closed) serves on and stops cleanly")
+    func stderrUnwritable() throws {
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600, window: "1h", before: "[]")])
+        defer { harness.remove() }
+        let full = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        var ends: [Int32] = [0, 0]
+        #expect(full >= 0 && pipe(&ends) == 0)
+        close(ends[0])  // nobody reads: a write gets EPIPE (and SIGPIPE, at its default action)
+        defer { close(full); close(ends[1]) }
+        for (name, stderr) in [("/dev/full", full), ("a closed pipe", ends[1])] {
+            unlink(harness.socket)
+            // Spawned as systemd does: every signal at its default action.
+            let pid = try spawnUnblocked(product("dosed").path, harness.flags,
+                                         environment: ["PATH=/usr/bin:/bin", "TZ=UTC", "HOME=\(harness.root.path)"], stderr: stderr)
+            var status: Int32 = 0
+            var done = false
+            defer { if !done { kill(pid, SIGKILL); waitpid(pid, &status, 0) } }
+            // It logs as it starts, and again on a reload (SIGHUP): each line fails to be written.
+            var served = false
+            for _ in 0..<500 where !served {
+                served = (try? RPCClient(path: harness.socket)?.call("status")) != nil
+                if !served { usleep(10000) }
+            }
+            #expect(served, "\(name): dosed did not serve")
+            kill(pid, SIGHUP)
+            let take = try harness.client().call("take", ["medication": "interferon"])
+            #expect((take["result"] as? [String: Any])?["state"] as? String == "taken", "\(name): \(take)")
+            kill(pid, SIGTERM)
+            for _ in 0..<1000 where !done { done = waitpid(pid, &status, WNOHANG) == pid; if !done { usleep(10000) } }
+            #expect(done && status & 0x7f == 0 && (status >> 8) & 0xff == 0, "\(name): wait status \(status)")
+        }
+    }
+}

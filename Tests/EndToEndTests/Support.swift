@@ -31,9 +31,9 @@ func launch(_ process: Process) throws {
 }
 
 /// Starts `path` with `arguments` and `environment`, no signal blocked and every signal at its
-/// default action, stdin, stdout and stderr on /dev/null: as systemd starts a service. The caller
-/// waits for it (`waitpid`).
-func spawnUnblocked(_ path: String, _ arguments: [String], environment: [String]) throws -> pid_t {
+/// default action, stdin, stdout and stderr on /dev/null (stderr on the descriptor `stderr` when
+/// given): as systemd starts a service. The caller waits for it (`waitpid`).
+func spawnUnblocked(_ path: String, _ arguments: [String], environment: [String], stderr: Int32? = nil) throws -> pid_t {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -48,6 +48,7 @@ func spawnUnblocked(_ path: String, _ arguments: [String], environment: [String]
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+    if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
