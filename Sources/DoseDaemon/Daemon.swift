@@ -76,16 +76,19 @@ public final class Daemon: @unchecked Sendable {
         mallopt(M_ARENA_MAX, 1)
         startErrors = load
         let mode = paths.flags.system ? 0o750 : 0o700
-        do {
-            store = try HistoryStore(path: paths.history, directoryMode: mode)
-        } catch {
-            throw StartError.history(error)
-        }
         let now = Self.now()
         started = now
         let longest = config.longestWindow
         let takesSince = config.asNeededLookback.map { now - $0 }
-        machine = ReminderMachine(config: config, snapshot: try store.snapshot(longestWindow: longest, takesSince: takesSince), now: now)
+        let snapshot: ReminderMachine.Snapshot
+        do {
+            (store, snapshot) = try Self.openHistory(paths.history, mode: mode, now: now, logger: logger) {
+                try $0.snapshot(longestWindow: longest, takesSince: takesSince)
+            }
+        } catch {
+            throw StartError.history(error)
+        }
+        machine = ReminderMachine(config: config, snapshot: snapshot, now: now)
         timer = DispatchSource.makeTimerSource(queue: inbox.queue)
         afterBurst = AfterBurst(queue: Self.housekeeping, quiet: .seconds(1), longest: .seconds(10)) { [store] in
             Self.giveBack(store)
@@ -93,6 +96,24 @@ public final class Daemon: @unchecked Sendable {
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
         timer.resume()
+    }
+
+    /// Opens the history and reads what the engine starts from. A history SQLite cannot read
+    /// (not a database, or damaged) is kept under a new name for recovery, and a new one is
+    /// started: a damaged file must not stop every reminder. Nothing else is retried: a history
+    /// that cannot be reached (a permission, a full disk) stops the start, as it is.
+    private static func openHistory(_ path: String, mode: Int, now: Micros, logger: Logger,
+                                    read: (HistoryStore) throws -> ReminderMachine.Snapshot)
+        throws -> (HistoryStore, ReminderMachine.Snapshot) {
+        do {
+            let store = try HistoryStore(path: path, directoryMode: mode)
+            return (store, try read(store))
+        } catch where HistoryStore.isDamage(error) {
+            let kept = try HistoryStore.setAside(path, now: now)
+            logger.error("\(error); the file is kept as \(kept), and a new history starts now")
+            let store = try HistoryStore(path: path, directoryMode: mode)
+            return (store, try read(store))
+        }
     }
 
     /// Why the daemon could not start.

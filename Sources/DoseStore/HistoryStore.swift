@@ -14,6 +14,8 @@ public final class HistoryStore: Sendable {
     /// Why the history could not be opened.
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
+        /// SQLite found the file damaged, or not a database at all.
+        public var isDamaged = false
     }
 
     /// Opens (creating if needed) the history at `path`; creates its directory with `mode`.
@@ -47,10 +49,40 @@ public final class HistoryStore: Sendable {
         } catch let error as OpenError {
             throw error
         } catch let error as DatabaseError {
-            throw OpenError(description: "cannot open the history \(path): \(error.message ?? "\(error)")")
+            throw OpenError(description: "cannot open the history \(path): \(error.message ?? "\(error)")",
+                            isDamaged: Self.isDamage(error))
         } catch {
             throw OpenError(description: "cannot open the history \(path): \(error.localizedDescription)")
         }
+    }
+
+    /// Whether `error` says the history is damaged or not a database (and not that it cannot be
+    /// reached: a permission, a full disk, a lock).
+    public static func isDamage(_ error: any Error) -> Bool {
+        switch error {
+        case let error as OpenError: error.isDamaged
+        case let error as DatabaseError: error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+        default: false
+        }
+    }
+
+    /// Renames the history at `path`, with its `-wal` and `-shm` files, to
+    /// `history.sqlite.damaged-20261204T061500Z` (the instant `now`, a number added if that name
+    /// is taken), kept as it was for recovery (`sqlite3 FILE .recover`). Returns the new path.
+    public static func setAside(_ path: String, now: Micros) throws -> String {
+        let stamp = RFC3339.utc(now - now % Civil.second).filter { $0 != "-" && $0 != ":" }
+        var kept = "\(path).damaged-\(stamp)"
+        var number = 1
+        while access(kept, F_OK) == 0 || access(kept + "-wal", F_OK) == 0 {
+            number += 1
+            kept = "\(path).damaged-\(stamp)-\(number)"
+        }
+        for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
+            guard rename(path + suffix, kept + suffix) == 0 else {
+                throw OpenError(description: "cannot keep the damaged history \(path) as \(kept): \(String(cString: strerror(errno)))")
+            }
+        }
+        return kept
     }
 
     /// Refuses symbolic links at the history's paths and creates the file with `mode`.

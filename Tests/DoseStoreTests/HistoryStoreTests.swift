@@ -166,7 +166,27 @@ struct HistoryStoreTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("corrupt-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "this is not sqlite".write(toFile: path, atomically: false, encoding: .utf8)
-        #expect { try HistoryStore(path: path) } throws: { "\($0)".contains("not a database") }
+        #expect { try HistoryStore(path: path) } throws: { "\($0)".contains("not a database") && HistoryStore.isDamage($0) }
+    }
+
+    @Test("a damaged history is set aside with its WAL and shm under a name with the time; a second one gets a number")
+    func setAside() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("history.sqlite").path
+        let now: Micros = 1_796_068_800_123_456  // 2026-11-30T20:00:00.123456Z
+        for round in 1...2 {
+            for suffix in ["", "-wal", "-shm"] { try "round \(round)\(suffix)".write(toFile: path + suffix, atomically: false, encoding: .utf8) }
+            let kept = try HistoryStore.setAside(path, now: now)
+            #expect(kept == path + ".damaged-20261130T200000Z" + (round == 2 ? "-2" : ""))
+            for suffix in ["", "-wal", "-shm"] {
+                #expect(try String(contentsOfFile: kept + suffix, encoding: .utf8) == "round \(round)\(suffix)")
+                #expect(access(path + suffix, F_OK) != 0)
+            }
+        }
+        // Being unreachable is not damage.
+        #expect(!HistoryStore.isDamage(HistoryStore.OpenError(description: "cannot open: permission denied")))
     }
 }
 

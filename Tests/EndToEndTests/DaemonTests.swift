@@ -447,15 +447,16 @@ struct DaemonTests {
         #expect((skipped?["params"] as? [String: Any])?["reason"] as? String == "fever 39")
     }
 
-    @Test("a corrupt or unusable state dir is a clear startup error")
+    @Test("a history that cannot be opened (a directory in its place) or a missing config dir is a clear startup error")
     func badStateDir() throws {
         let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
         defer { harness.remove() }
-        try FileManager.default.createDirectory(at: harness.state, withIntermediateDirectories: true)
-        try "not a database, not at all".write(to: harness.state.appendingPathComponent("history.sqlite"), atomically: false, encoding: .utf8)
-        let corrupt = try execute("dosed", harness.flags)
-        #expect(corrupt.status == 1)
-        #expect(corrupt.stderr.contains("cannot open the history") && corrupt.stderr.contains("not a database"))
+        // Not damaged (that is set aside: RobustnessEndToEndTests.damagedHistory) but unusable.
+        try FileManager.default.createDirectory(at: harness.state.appendingPathComponent("history.sqlite"), withIntermediateDirectories: true)
+        let unusable = try execute("dosed", harness.flags)
+        #expect(unusable.status == 1)
+        #expect(unusable.stderr == "dosed: cannot open the history \(harness.state.path)/history.sqlite: unable to open database file\n",
+                "\(unusable.stderr)")
         let config = try execute("dosed", ["--config", "/nonexistent"] + harness.flags.dropFirst(2))
         #expect(config.status == 1)
         #expect(config.stderr.contains("/nonexistent"))

@@ -519,3 +519,43 @@ extension RobustnessEndToEndTests {
         }
     }
 }
+
+extension RobustnessEndToEndTests {
+    @Test("a history SQLite cannot read (not a database, or damaged) is kept aside under a new name and a new one started: dosed reminds and records on")
+    func damagedHistory() throws {
+        let damages: [(String, (Data) -> Data)] = [
+            ("random bytes", { _ in Data((0..<8192).map { _ in UInt8.random(in: 0...255) }) }),
+            ("not a database, a text file", { _ in Data("my notes\n".utf8) }),
+            // The header stays; the rest of the first page (the schema) is overwritten.
+            ("a damaged schema page", { data in data.prefix(100) + Data(repeating: 0xA5, count: 4096 - 100) + data.dropFirst(4096) }),
+        ]
+        for (name, damage) in damages {
+            let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600, window: "1h", before: "[]")])
+            defer { harness.stop(); harness.remove() }
+            // A real history first (dosed made it), then damaged.
+            try harness.start()
+            harness.stop()
+            let history = harness.state.appendingPathComponent("history.sqlite")
+            // Without its WAL (which holds every page written since the last checkpoint, and
+            // would stand in for the damaged file's).
+            for suffix in ["-wal", "-shm"] { unlink(history.path + suffix) }
+            let damaged = damage(try Data(contentsOf: history))
+            try damaged.write(to: history)
+            try harness.start()  // throws when dosed does not serve
+            let take = try harness.client().call("take", ["medication": "interferon"])
+            #expect((take["result"] as? [String: Any])?["state"] as? String == "taken", "\(name): \(take)")
+            let kept = try FileManager.default.contentsOfDirectory(atPath: harness.state.path)
+                .filter { $0.hasPrefix("history.sqlite.damaged-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+            #expect(kept.count == 1, "\(name): \(kept)")
+            if let file = kept.first {
+                #expect(try Data(contentsOf: harness.state.appendingPathComponent(file)) == damaged, "\(name): kept as it was")
+                #expect(harness.stderrText().contains("the file is kept as \(harness.state.appendingPathComponent(file).path), and a new history starts now"), "\(name): \(harness.stderrText())")
+            }
+            harness.stop()
+            // The new history holds the take; dosectl reads it.
+            let listed = try dosectl(["history", "--json"] + harness.flags)
+            #expect(listed.status == 0 && listed.stdout.contains(#""state":"taken""#), "\(name): \(listed.stdout) \(listed.stderr)")
+        }
+    }
+}
+

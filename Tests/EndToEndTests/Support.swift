@@ -71,7 +71,10 @@ func dosectl(_ arguments: [String], environment: [String: String] = [:]) throws 
 }
 
 /// Runs a product of the package with `arguments`, in a clean environment plus `environment`.
-func execute(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+/// A process still running after `timeout` seconds is killed (its outcome says so): a command
+/// that should end but serves on fails its test instead of hanging the run.
+func execute(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+             timeout: Double = 120) throws -> Outcome {
     let process = Process()
     process.executableURL = name.hasPrefix("/") ? URL(fileURLWithPath: name) : product(name)
     process.arguments = arguments
@@ -84,6 +87,13 @@ func execute(_ name: String, _ arguments: [String], environment: [String: String
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try launch(process)
+    let pid = process.processIdentifier
+    nonisolated(unsafe) var killed = false
+    let deadline = DispatchWorkItem {
+        if process.isRunning { killed = true; kill(pid, SIGKILL) }
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
+    defer { deadline.cancel() }
     // Read both pipes while the process runs, so a large output never blocks it.
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data()
@@ -93,8 +103,9 @@ func execute(_ name: String, _ arguments: [String], environment: [String: String
     errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
+    deadline.cancel()
     return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+                   stderr: String(decoding: errData, as: UTF8.self) + (killed ? "\n(killed: still running after \(timeout) s)" : ""))
 }
 
 /// A temporary config dir with `files` (relative path → text), removed by `remove()`.
