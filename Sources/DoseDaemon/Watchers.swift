@@ -34,28 +34,38 @@ final class ClockWatcher: @unchecked Sendable {
 }
 
 /// Calls back (once per burst) when files in the config dir or its `medications/` change, or
-/// when the system's zone changes (`/etc/localtime` or `/etc/timezone` replaced).
+/// when the system's zone changes (`/etc/localtime` or `/etc/timezone` replaced). A config dir
+/// or `medications/` replaced whole (a new one renamed into place, as dotfile managers and
+/// checkouts do) is followed: the watches are set again on whatever the paths name after each
+/// change, and the config dir's own name is watched in its parent.
 final class ConfigWatcher: @unchecked Sendable {
     private let fd: Int32
     private let source: any DispatchSourceRead
     private let directory: String
-    private var watchingMedications = false
     private var pending = false
-    /// The watch on /etc, whose events count only for the zone's files.
-    private var etc: Int32 = -1
+    /// Watches whose events count only for some names (/etc's: the zone's files; the parent
+    /// dir's: the config dir's own name). Events of the other watches all count.
+    private var only: [Int32: Set<String>] = [:]
+    /// The watch of the config dir and of its `medications/`, by path.
+    private var watched: [String: Int32] = [:]
+    private static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
 
     init?(directory: String, queue: DispatchQueue, changed: @escaping @Sendable () -> Void) {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return nil }
         self.directory = directory
         source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
-        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+        watchDirectories()
+        guard watched[directory] != nil else {
             close(fd)
             return nil
         }
-        watchMedications()
-        etc = inotify_add_watch(fd, "/etc", UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE))
+        let path = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
+        if let slash = path.lastIndex(of: "/") {
+            let parent = slash == path.startIndex ? "/" : String(path[..<slash])
+            watchNames(in: parent, [String(path[path.index(after: slash)...])])
+        }
+        watchNames(in: "/etc", ["localtime", "timezone"])
         let fd = self.fd
         source.setEventHandler { [weak self] in
             guard let self else { return }
@@ -67,7 +77,7 @@ final class ConfigWatcher: @unchecked Sendable {
                 relevant = relevant || self.matters(buffer[..<count])
             }
             guard relevant else { return }
-            self.watchMedications()
+            self.watchDirectories()
             // Editors write several events per save: reload once, a moment later.
             guard !self.pending else { return }
             self.pending = true
@@ -89,17 +99,31 @@ final class ConfigWatcher: @unchecked Sendable {
                 ($0.load(fromByteOffset: 0, as: Int32.self), Int($0.load(fromByteOffset: 12, as: UInt32.self)))
             }
             let nameBytes = bytes[(offset + header)..<min(bytes.endIndex, offset + header + length)].prefix { $0 != 0 }
-            let name = String(decoding: nameBytes, as: UTF8.self)
-            if wd != etc || name == "localtime" || name == "timezone" { return true }
+            guard let names = only[wd] else { return true }
+            if names.contains(String(decoding: nameBytes, as: UTF8.self)) { return true }
             offset += header + length
         }
         return false
     }
 
-    private func watchMedications() {
-        guard !watchingMedications else { return }
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
-        watchingMedications = inotify_add_watch(fd, directory + "/medications", mask) >= 0
+    /// Watches the config dir and its `medications/`, as the paths name them now: the same
+    /// watch when they are the same directories, a new one when they were replaced.
+    private func watchDirectories() {
+        for path in [directory, directory + "/medications"] {
+            let wd = inotify_add_watch(fd, path, Self.mask)
+            guard wd >= 0 else { continue }
+            // The directory replaced: its predecessor (renamed away, or gone) is watched no more.
+            if let old = watched[path], old != wd { inotify_rm_watch(fd, old) }
+            watched[path] = wd
+        }
+    }
+
+    /// Watches `directory` for events naming `names` only (added to names already watched there:
+    /// the config dir may be in /etc).
+    private func watchNames(in directory: String, _ names: Set<String>) {
+        let wd = inotify_add_watch(fd, directory, Self.mask)
+        guard wd >= 0 else { return }
+        only[wd, default: []].formUnion(names)
     }
 }
 

@@ -417,6 +417,43 @@ struct DaemonTests {
         #expect(schedules == 2)
     }
 
+    @Test("a config dir replaced whole (renamed into place, as dotfile managers do), or its medications/ replaced, is followed: reloaded then, and watched after")
+    func followsReplacedConfigDir() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        func schedules(becoming expected: Int) throws -> Int {
+            var schedules = 0
+            for _ in 0..<50 where schedules != expected {
+                Thread.sleep(forTimeInterval: 0.1)
+                schedules = (try harness.client().call("status")["result"] as? [String: Any])?["schedules"] as? Int ?? 0
+            }
+            return schedules
+        }
+        let tablet = "name = \"Tablet\"\n[[schedule]]\nid = \"am\"\non = \"08:00\"\n"
+        // The whole dir: a new one renamed over the old one's name.
+        let fresh = harness.root.appendingPathComponent("config.new")
+        try FileManager.default.createDirectory(at: fresh.appendingPathComponent("medications"), withIntermediateDirectories: true)
+        try replaceFile(fresh.appendingPathComponent("medications/interferon.toml"), with: Self.medication(first: 3600))
+        try replaceFile(fresh.appendingPathComponent("medications/tablet.toml"), with: tablet)
+        #expect(rename(harness.config.path, harness.root.appendingPathComponent("config.old").path) == 0)
+        #expect(rename(fresh.path, harness.config.path) == 0)
+        #expect(try schedules(becoming: 2) == 2, "the replaced dir was not read")
+        // Watched since: a file added to the new dir.
+        try harness.write("pill", tablet.replacingOccurrences(of: "Tablet", with: "Pill"))
+        #expect(try schedules(becoming: 3) == 3, "the new dir is not watched")
+        // medications/ replaced on its own.
+        let medications = harness.config.appendingPathComponent("medications")
+        let next = harness.config.appendingPathComponent("medications.next")
+        try FileManager.default.createDirectory(at: next, withIntermediateDirectories: true)
+        try replaceFile(next.appendingPathComponent("tablet.toml"), with: tablet)
+        #expect(rename(medications.path, harness.config.appendingPathComponent("medications.old").path) == 0)
+        #expect(rename(next.path, medications.path) == 0)
+        #expect(try schedules(becoming: 1) == 1, "the replaced medications/ was not read")
+        try harness.write("pill", tablet.replacingOccurrences(of: "Tablet", with: "Pill"))
+        #expect(try schedules(becoming: 2) == 2, "the new medications/ is not watched")
+    }
+
     @Test("dosectl watch prints one notification per line; skip through the CLI")
     func watchAndSkip() throws {
         let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3, before: "[]")])
