@@ -63,9 +63,11 @@ final class ConfigWatcher: @unchecked Sendable {
         let path = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
         if let slash = path.lastIndex(of: "/") {
             let parent = slash == path.startIndex ? "/" : String(path[..<slash])
-            watchNames(in: parent, [String(path[path.index(after: slash)...])])
+            // Only its entry: files written in the parent (~/.config) never wake dosed.
+            watchNames(in: parent, [String(path[path.index(after: slash)...])],
+                       mask: UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
         }
-        watchNames(in: "/etc", ["localtime", "timezone"])
+        watchNames(in: "/etc", ["localtime", "timezone"], mask: UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE))
         let fd = self.fd
         source.setEventHandler { [weak self] in
             guard let self else { return }
@@ -118,10 +120,10 @@ final class ConfigWatcher: @unchecked Sendable {
         }
     }
 
-    /// Watches `directory` for events naming `names` only (added to names already watched there:
-    /// the config dir may be in /etc).
-    private func watchNames(in directory: String, _ names: Set<String>) {
-        let wd = inotify_add_watch(fd, directory, Self.mask)
+    /// Watches `directory` for `mask`'s events naming `names` only (added to the names and events
+    /// already watched there: the config dir may be in /etc).
+    private func watchNames(in directory: String, _ names: Set<String>, mask: UInt32) {
+        let wd = inotify_add_watch(fd, directory, mask | UInt32(IN_MASK_ADD))
         guard wd >= 0 else { return }
         only[wd, default: []].formUnion(names)
     }
