@@ -74,12 +74,43 @@ public enum ConfigDirectory {
         return database.named(String(target[range.upperBound...]))
     }
 
-    /// A config file's text, or why it cannot be read.
+    /// The largest config file read, 1 MiB: a medication file is a few kilobytes, and one of
+    /// gigabytes (a file copied there by mistake) must not hold a reload, and the reminders
+    /// waiting behind it, for seconds or exhaust memory.
+    public static let maximumFileSize = 1 << 20
+
+    /// A config file's text, or why it cannot be read: not there or not readable, not a regular
+    /// file (a FIFO is never waited on, a device never read), over ``maximumFileSize``, not UTF-8.
     public static func read(_ path: String) -> SourceFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return SourceFile(path: path, problem: "cannot read the file")
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return SourceFile(path: path, problem: "cannot read the file") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return SourceFile(path: path, problem: "not a regular file")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        let tooLarge = SourceFile(path: path, problem: "the file is \(info.st_size) bytes; a configuration file may be at most 1 MiB")
+        guard info.st_size <= maximumFileSize else { return tooLarge }
+        // Read into room for its size and a byte (the read that finds the end), more only if it
+        // grew meanwhile, and never more than the limit and a byte.
+        var data = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var count = 0
+        while true {
+            if count == data.count {
+                guard data.count <= maximumFileSize else { break }
+                data += repeatElement(0, count: min(1 << 16, maximumFileSize + 1 - data.count))
+            }
+            let got = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { return SourceFile(path: path, problem: "cannot read the file") }
+            if got == 0 { break }
+            count += got
+        }
+        guard count <= maximumFileSize else { return tooLarge }
+        // A byte-order mark, which some editors write, is not part of the text.
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let body = data[..<count].starts(with: bom) ? data[bom.count..<count] : data[..<count]
+        guard let text = String(validating: body, as: UTF8.self) else {
             return SourceFile(path: path, problem: "the file is not UTF-8 text")
         }
         return SourceFile(path: path, text: text)
