@@ -29,7 +29,21 @@ public enum DoseID {
     }
 
     public static func make(medication: String, schedule: String, due: Micros) -> String {
-        "\(medication)/\(schedule)@\(RFC3339.utc(due))"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(medication.utf8.count + schedule.utf8.count + 32)
+        append(DueDose(medication: medication, schedule: schedule, due: due), to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `dose`'s id to `bytes` (UTF-8), its medication and schedule written by `name` (a
+    /// JSON writer escapes them): the one place an id's form is spelt.
+    public static func append(_ dose: DueDose, to bytes: inout [UInt8],
+                              name: (String, inout [UInt8]) -> Void = { $1.append(contentsOf: $0.utf8) }) {
+        name(dose.medication, &bytes)
+        bytes.append(UInt8(ascii: "/"))
+        name(dose.schedule, &bytes)
+        bytes.append(UInt8(ascii: "@"))
+        RFC3339.append(utc: dose.due, to: &bytes)
     }
 
     /// The parts of a dose id, or nil when it is not one.

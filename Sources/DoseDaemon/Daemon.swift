@@ -105,14 +105,16 @@ public final class Daemon: @unchecked Sendable {
     private static func openHistory(_ path: String, mode: Int, now: Micros, logger: Logger,
                                     read: (HistoryStore) throws -> ReminderMachine.Snapshot)
         throws -> (HistoryStore, ReminderMachine.Snapshot) {
-        do {
+        func open() throws -> (HistoryStore, ReminderMachine.Snapshot) {
             let store = try HistoryStore(path: path, directoryMode: mode)
             return (store, try read(store))
+        }
+        do {
+            return try open()
         } catch where HistoryStore.isDamage(error) {
             let kept = try HistoryStore.setAside(path, now: now)
             logger.error("\(error); the file is kept as \(kept), and a new history starts now")
-            let store = try HistoryStore(path: path, directoryMode: mode)
-            return (store, try read(store))
+            return try open()
         }
     }
 
@@ -206,8 +208,8 @@ public final class Daemon: @unchecked Sendable {
     /// its graceful stop.)
     ///
     /// SIGPIPE is ignored: a write whose reader went away (stderr piped to a program that
-    /// ended) is an error of that write, not dosed's death. Under systemd, a service killed by SIGPIPE counts as
-    /// stopped cleanly and is not restarted: every reminder would stop.
+    /// ended) is an error of that write, not dosed's death. Under systemd, a service killed by
+    /// SIGPIPE counts as stopped cleanly and is not restarted: every reminder would stop.
     public static func prepareSignals() {
         var set = handledSignalSet
         pthread_sigmask(SIG_BLOCK, &set, nil)

@@ -115,18 +115,12 @@ enum MemberText {
 
     /// Appends the text as a JSON string.
     func appendQuoted(to bytes: inout [UInt8]) {
-        if case .string(let text) = self { return JSONObjectText.appendQuoted(text, to: &bytes) }
         bytes.append(UInt8(ascii: "\""))
         switch self {
-        case .string: break
+        case .string(let text): JSONObjectText.appendEscaped(text, to: &bytes)
         case .utc(let instant): RFC3339.append(utc: instant, to: &bytes)
         case .local(let instant, let offset): RFC3339.append(local: instant, offset: offset, to: &bytes)
-        case .id(let dose):
-            JSONObjectText.appendEscaped(dose.medication, to: &bytes)
-            bytes.append(UInt8(ascii: "/"))
-            JSONObjectText.appendEscaped(dose.schedule, to: &bytes)
-            bytes.append(UInt8(ascii: "@"))
-            RFC3339.append(utc: dose.due, to: &bytes)
+        case .id(let dose): DoseID.append(dose, to: &bytes, name: JSONObjectText.appendEscaped)
         }
         bytes.append(UInt8(ascii: "\""))
     }

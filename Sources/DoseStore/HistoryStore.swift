@@ -71,13 +71,14 @@ public final class HistoryStore: Sendable {
     /// is taken), kept as it was for recovery (`sqlite3 FILE .recover`). Returns the new path.
     public static func setAside(_ path: String, now: Micros) throws -> String {
         let stamp = RFC3339.utc(now - now % Civil.second).filter { $0 != "-" && $0 != ":" }
+        let suffixes = ["", "-wal", "-shm"]
         var kept = "\(path).damaged-\(stamp)"
         var number = 1
-        while access(kept, F_OK) == 0 || access(kept + "-wal", F_OK) == 0 {
+        while suffixes.contains(where: { access(kept + $0, F_OK) == 0 }) {
             number += 1
             kept = "\(path).damaged-\(stamp)-\(number)"
         }
-        for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
+        for suffix in suffixes where access(path + suffix, F_OK) == 0 {
             guard rename(path + suffix, kept + suffix) == 0 else {
                 throw OpenError(description: "cannot keep the damaged history \(path) as \(kept): \(String(cString: strerror(errno)))")
             }

@@ -31,7 +31,7 @@ extension Dosectl {
             let rows = try reports.history(since: start, until: end, medication: medication)
             if json {
                 reports.writeJSON(rows, trail: try reports.trail(since: start, until: end, medication: medication), to: output(raw:))
-                [UInt8(ascii: "\n")].withUnsafeBytes(output(raw:))
+                output("")  // the line's end
             } else if csv {
                 output(([Reports.csvHeader] + rows.map(reports.csv)).map(Reports.csvLine).joined(separator: "\n"))
             } else {

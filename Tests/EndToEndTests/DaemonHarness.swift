@@ -56,6 +56,14 @@ final class DaemonHarness: @unchecked Sendable {
 
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
+    /// Starts dosed on this harness's paths as systemd starts a service (``spawnUnblocked(_:_:environment:stderr:)``),
+    /// its stderr on `stderr` when given. The caller waits for it.
+    func spawnAsService(stderr: Int32? = nil) throws -> pid_t {
+        unlink(socket)
+        return try spawnUnblocked(product("dosed").path, flags, environment: ["PATH=/usr/bin:/bin", "TZ=UTC", "HOME=\(root.path)"],
+                                  stderr: stderr)
+    }
+
     /// What dosed wrote to stderr so far.
     func stderrText() -> String {
         (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""

@@ -418,30 +418,20 @@ extension RobustnessEndToEndTests {
         let harness = try DaemonHarness(medications: medications)
         defer { harness.remove() }
         for round in 0..<6 {
-            unlink(harness.socket)
             // As systemd starts it: no signal blocked (the test runner blocks SIGTERM, and a
             // Process would pass that on).
-            let pid = try spawnUnblocked(product("dosed").path, harness.flags,
-                                         environment: ["PATH=/usr/bin:/bin", "TZ=UTC", "HOME=\(harness.root.path)"])
-            var status: Int32 = 0
-            func exited() -> Bool { waitpid(pid, &status, WNOHANG) == pid }
-            var done = false
-            defer { if !done { kill(pid, SIGKILL); waitpid(pid, &status, 0) } }
+            let pid = try harness.spawnAsService()
+            var status: Int32?
+            defer { if status == nil { kill(pid, SIGKILL); _ = waitForExit(pid, within: 10) } }
             if round % 2 == 0 {
                 for _ in 0..<5000 where access(harness.socket, F_OK) != 0 { usleep(1000) }
             } else {
-                for _ in 0..<500 {
-                    if let client = RPCClient(path: harness.socket), (try? client.call("status")) != nil { break }
-                    usleep(10000)
-                }
+                _ = answersStatus(harness.socket, within: 5)
             }
             kill(pid, SIGTERM)
-            for _ in 0..<1000 where !done { done = exited(); if !done { usleep(10000) } }
-            #expect(done, "round \(round): SIGTERM was lost, dosed still runs after 10 s")
-            if done {
-                // WIFEXITED and WEXITSTATUS: exited by itself, with 0.
-                #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "round \(round): wait status \(status)")
-            }
+            status = waitForExit(pid, within: 10)
+            #expect(status != nil, "round \(round): SIGTERM was lost, dosed still runs after 10 s")
+            if let status { #expect(exitedWithZero(status), "round \(round): wait status \(status)") }
         }
     }
 }
@@ -496,26 +486,18 @@ extension RobustnessEndToEndTests {
         close(ends[0])  // nobody reads: a write gets EPIPE (and SIGPIPE, at its default action)
         defer { close(full); close(ends[1]) }
         for (name, stderr) in [("/dev/full", full), ("a closed pipe", ends[1])] {
-            unlink(harness.socket)
             // Spawned as systemd does: every signal at its default action.
-            let pid = try spawnUnblocked(product("dosed").path, harness.flags,
-                                         environment: ["PATH=/usr/bin:/bin", "TZ=UTC", "HOME=\(harness.root.path)"], stderr: stderr)
-            var status: Int32 = 0
-            var done = false
-            defer { if !done { kill(pid, SIGKILL); waitpid(pid, &status, 0) } }
+            let pid = try harness.spawnAsService(stderr: stderr)
+            var status: Int32?
+            defer { if status == nil { kill(pid, SIGKILL); _ = waitForExit(pid, within: 10) } }
             // It logs as it starts, and again on a reload (SIGHUP): each line fails to be written.
-            var served = false
-            for _ in 0..<500 where !served {
-                served = (try? RPCClient(path: harness.socket)?.call("status")) != nil
-                if !served { usleep(10000) }
-            }
-            #expect(served, "\(name): dosed did not serve")
+            #expect(answersStatus(harness.socket, within: 5), "\(name): dosed did not serve")
             kill(pid, SIGHUP)
             let take = try harness.client().call("take", ["medication": "interferon"])
             #expect((take["result"] as? [String: Any])?["state"] as? String == "taken", "\(name): \(take)")
             kill(pid, SIGTERM)
-            for _ in 0..<1000 where !done { done = waitpid(pid, &status, WNOHANG) == pid; if !done { usleep(10000) } }
-            #expect(done && status & 0x7f == 0 && (status >> 8) & 0xff == 0, "\(name): wait status \(status)")
+            status = waitForExit(pid, within: 10)
+            #expect(status.map(exitedWithZero) == true, "\(name): wait status \(String(describing: status))")
         }
     }
 }

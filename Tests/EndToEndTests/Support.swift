@@ -58,6 +58,30 @@ func spawnUnblocked(_ path: String, _ arguments: [String], environment: [String]
     return pid
 }
 
+/// Waits up to `seconds` for `pid` to end: its wait status, or nil while it still runs.
+func waitForExit(_ pid: pid_t, within seconds: Double) -> Int32? {
+    var status: Int32 = 0
+    for _ in 0..<Int(seconds * 100) {
+        if waitpid(pid, &status, WNOHANG) == pid { return status }
+        usleep(10000)
+    }
+    return nil
+}
+
+/// Whether a wait status says the process exited by itself, with 0 (WIFEXITED, WEXITSTATUS).
+func exitedWithZero(_ status: Int32) -> Bool {
+    status & 0x7f == 0 && (status >> 8) & 0xff == 0
+}
+
+/// Calls `status` on `socket` until dosed answers, for up to `seconds`: whether it did.
+func answersStatus(_ socket: String, within seconds: Double) -> Bool {
+    for _ in 0..<Int(seconds * 100) {
+        if (try? RPCClient(path: socket)?.call("status")) != nil { return true }
+        usleep(10000)
+    }
+    return false
+}
+
 /// What a finished process printed and returned.
 struct Outcome {
     var status: Int32
