@@ -6,6 +6,7 @@ import DoseStore
 import DoseSystemd
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// The running service: the reminder machine on wall-clock timers, the history, the journal and
 /// the socket (SPEC 5 and 6).
@@ -19,7 +20,16 @@ public final class Daemon: @unchecked Sendable {
     let inbox = Inbox(DispatchQueue(label: "dosed.engine"))
     var queue: DispatchQueue { inbox.queue }
     var machine: ReminderMachine
-    let store: HistoryStore
+    /// The history; nil while it is out of reach (``historyProblem``). Behind a lock: the
+    /// housekeeping queue reads it too. Only the engine sets it.
+    private let history = NIOLockedValueBox<HistoryStore?>(nil)
+    var store: HistoryStore? { history.withLockedValue { $0 } }
+    /// Why the history cannot be opened, while it cannot (a full disk, a permission, a path in
+    /// the way): reminders go on, answers are refused, and the engine tries again every
+    /// ``historyRetryInterval`` seconds and at each reload.
+    private(set) var historyProblem: String?
+    private var historyRetry: (any DispatchSourceTimer)?
+    static let historyRetryInterval = 10
     private let journal: Journal
     private let hooks: HookRunner
     let paths: Paths
@@ -75,23 +85,25 @@ public final class Daemon: @unchecked Sendable {
         // memory is the same either way.
         mallopt(M_ARENA_MAX, 1)
         startErrors = load
-        let mode = paths.flags.system ? 0o750 : 0o700
         let now = Self.now()
         started = now
-        let longest = config.longestWindow
-        let takesSince = config.asNeededLookback.map { now - $0 }
-        let snapshot: ReminderMachine.Snapshot
+        var snapshot = ReminderMachine.Snapshot()
         do {
-            (store, snapshot) = try Self.openHistory(paths.history, mode: mode, now: now, logger: logger) {
-                try $0.snapshot(longestWindow: longest, takesSince: takesSince)
-            }
+            let opened = try Self.openHistory(paths, config: config, now: now, logger: logger, waitForLock: true)
+            history.withLockedValue { $0 = opened.store }
+            snapshot = opened.snapshot
+        } catch let error as HistoryStore.OpenError where error.heldBy == .daemon {
+            // Another dosed reminds from this history already: one is enough.
+            throw StartError.historyInUse(error.description)
         } catch {
-            throw StartError.history(error)
+            // Reminders first: without the history dosed starts as on a first start (nothing
+            // caught up), and ``retryHistory()`` starts again from the history once it opens.
+            historyProblem = "\(error)"
         }
         machine = ReminderMachine(config: config, snapshot: snapshot, now: now)
         timer = DispatchSource.makeTimerSource(queue: inbox.queue)
-        afterBurst = AfterBurst(queue: Self.housekeeping, quiet: .seconds(1), longest: .seconds(10)) { [store] in
-            Self.giveBack(store)
+        afterBurst = AfterBurst(queue: Self.housekeeping, quiet: .seconds(1), longest: .seconds(10)) { [history] in
+            Self.giveBack(history.withLockedValue { $0 })
         }
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
@@ -100,35 +112,101 @@ public final class Daemon: @unchecked Sendable {
 
     /// Opens the history and reads what the engine starts from. A history SQLite cannot read
     /// (not a database, or damaged) is kept under a new name for recovery, and a new one is
-    /// started: a damaged file must not stop every reminder. Nothing else is retried: a history
-    /// that cannot be reached (a permission, a full disk) stops the start, as it is.
-    private static func openHistory(_ path: String, mode: Int, now: Micros, logger: Logger,
-                                    read: (HistoryStore) throws -> ReminderMachine.Snapshot)
-        throws -> (HistoryStore, ReminderMachine.Snapshot) {
-        func open() throws -> (HistoryStore, ReminderMachine.Snapshot) {
-            let store = try HistoryStore(path: path, directoryMode: mode)
-            return (store, try read(store))
+    /// started: a damaged file must not stop every reminder. Any other error (a history out of
+    /// reach: a permission, a full disk) is thrown; the daemon then runs without it.
+    ///
+    /// The history's lock (``HistoryLock``) is taken before anything is read: an answer dosectl
+    /// writes while no dosed runs is in the snapshot. At start (`waitForLock`) dosed waits up to
+    /// 3 s for it: dosectl holds it for milliseconds, and a dosed killed a moment ago holds it
+    /// until the kernel has closed all its files (its socket may close first).
+    private static func openHistory(_ paths: Paths, config: Configuration, now: Micros, logger: Logger,
+                                    waitForLock: Bool = false)
+        throws -> (store: HistoryStore, snapshot: ReminderMachine.Snapshot) {
+        func open() throws -> (store: HistoryStore, snapshot: ReminderMachine.Snapshot) {
+            var tries = waitForLock ? 60 : 1
+            while true {
+                do {
+                    let store = try HistoryStore(path: paths.history, directoryMode: paths.flags.system ? 0o750 : 0o700, lock: .daemon)
+                    let snapshot = try store.snapshot(longestWindow: config.longestWindow,
+                                                      takesSince: config.asNeededLookback.map { now - $0 })
+                    return (store, snapshot)
+                } catch let error as HistoryStore.OpenError where error.heldBy != nil && tries > 1 {
+                    tries -= 1
+                    usleep(50_000)
+                }
+            }
         }
         do {
             return try open()
         } catch where HistoryStore.isDamage(error) {
-            let kept = try HistoryStore.setAside(path, now: now)
+            let kept = try HistoryStore.setAside(paths.history, now: now)
             logger.error("\(error); the file is kept as \(kept), and a new history starts now")
             return try open()
         }
+    }
+
+    /// While the history is out of reach: opens it if it now can be, and starts the machine
+    /// again from it, as after a stop (doses that fell due meanwhile are caught up: reminded
+    /// again while their window is open, missed once it has closed). Says so once each time the
+    /// reason changes.
+    private func retryHistory() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard historyProblem != nil else { return }
+        let now = Self.now()
+        let config = machine.config
+        let opened: (store: HistoryStore, snapshot: ReminderMachine.Snapshot)
+        do {
+            opened = try Self.openHistory(paths, config: config, now: now, logger: logger)
+        } catch {
+            if "\(error)" != historyProblem {
+                historyProblem = "\(error)"
+                logHistoryProblem()
+            }
+            return
+        }
+        history.withLockedValue { $0 = opened.store }
+        historyProblem = nil
+        historyRetry?.cancel()
+        historyRetry = nil
+        logger.notice("the history \(paths.history) is open: answers are recorded again")
+        // A history new or never alive: catch up from this start, so a dose reminded meanwhile
+        // and still open is held (and can be answered), not left out as before a first start.
+        var snapshot = opened.snapshot
+        snapshot.lastAlive = snapshot.lastAlive ?? started
+        machine = ReminderMachine(config: config, snapshot: snapshot, now: now)
+        perform(machine.start(now: now), alive: now)
+        rearm()
+        noteSchedulesSeen(of: config, at: now)
+    }
+
+    /// Tries ``retryHistory()`` every ``historyRetryInterval`` seconds while the history is out
+    /// of reach (the only time dosed wakes while nothing is due).
+    private func startHistoryRetry() {
+        logHistoryProblem()
+        let source = DispatchSource.makeTimerSource(queue: queue)
+        let interval = DispatchTimeInterval.seconds(Self.historyRetryInterval)
+        source.schedule(deadline: .now() + interval, repeating: interval, leeway: .seconds(1))
+        source.setEventHandler { [unowned self] in retryHistory() }
+        source.resume()
+        historyRetry = source
+    }
+
+    private func logHistoryProblem() {
+        guard let historyProblem else { return }
+        logger.error("\(historyProblem); reminders go on, but no answer can be recorded until the history opens (tried again every \(Self.historyRetryInterval) s and at each reload)")
     }
 
     /// Why the daemon could not start.
     public enum StartError: Error, CustomStringConvertible {
         /// The config directory does not exist.
         case noConfigDirectory(String)
-        /// The history could not be opened or created.
-        case history(any Error)
+        /// Another dosed runs on the same history (its message).
+        case historyInUse(String)
 
         public var description: String {
             switch self {
             case .noConfigDirectory(let path): "\(path): the config directory does not exist (create it, or pass --config DIR)"
-            case .history(let error): "\(error)"
+            case .historyInUse(let message): message
             }
         }
     }
@@ -186,6 +264,7 @@ public final class Daemon: @unchecked Sendable {
         startErrors = nil
         rearm()
         noteSchedulesSeen(of: machine.config, at: now)
+        if historyProblem != nil { startHistoryRetry() }
     }
 
     // MARK: - Signals
@@ -244,7 +323,7 @@ public final class Daemon: @unchecked Sendable {
             server?.shutdown()
             desktop?.stop()
             hooks.stopAll()
-            try? store.setLastAlive(Self.now())
+            try? store?.setLastAlive(Self.now())
             logger.info("dosed stopped")
             exit(0)
         }
@@ -259,7 +338,8 @@ public final class Daemon: @unchecked Sendable {
     /// counting a schedule without `start`). Nothing the engine does reads it, so it is written
     /// off the engine's way: 10,000 new schedules took 50 ms before the first reminder was armed.
     private func noteSchedulesSeen(of config: Configuration, at now: Micros) {
-        Self.housekeeping.async { [store, logger] in
+        guard let store else { return }  // noted once the history opens
+        Self.housekeeping.async { [logger] in
             do {
                 try store.noteSchedulesSeen(of: config, at: now)
             } catch {
@@ -275,8 +355,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// SQLite's page caches, then glibc's free pages (glibc keeps freed memory otherwise).
-    private static func giveBack(_ store: HistoryStore) {
-        store.releaseMemory()
+    private static func giveBack(_ store: HistoryStore?) {
+        store?.releaseMemory()
         _ = malloc_trim(0)
     }
 
@@ -330,6 +410,7 @@ public final class Daemon: @unchecked Sendable {
             let zone = medication.schedule(next.schedule).map(config.zone(for:)) ?? config.zone
             text += "; next: \(medication.name) at \(RFC3339.local(next.due, offset: zone.offset(at: next.due)))"
         }
+        if historyProblem != nil { text += "; the history is out of reach: answers are not recorded" }
         return text
     }
 
@@ -365,20 +446,31 @@ public final class Daemon: @unchecked Sendable {
 
     /// Saves what the actions save (one transaction) and tells their events in the order each
     /// action names: `.remind` before saving, `.emit` once saved (see ``ReminderMachine/Action``).
-    /// Returns whether the records were saved.
+    /// Fails when there were records to save and they were not saved. The time last alive alone
+    /// not written fails nothing: the next start catches up from an earlier time, which reminds
+    /// again what may be reminded and drops nothing.
     @discardableResult
-    func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil) -> Bool {
+    func perform(_ actions: [ReminderMachine.Action], alive: Micros? = nil) -> Result<Void, RPCError> {
         dispatchPrecondition(condition: .onQueue(queue))
         planned = nil
         for case .remind(let event) in actions { emit(event) }
-        do {
-            try store.apply(actions, alive: alive)
-        } catch {
-            logger.error("could not write the history: \(error)")
-            return false
+        let saves = actions.contains { $0.event == nil }
+        if let store {
+            do {
+                try store.apply(actions, alive: alive)
+            } catch {
+                logger.error("could not write the history: \(error)")
+                if saves { return .failure(Self.notRecorded("could not write the history: \(error)")) }
+            }
+        } else if saves, let historyProblem {
+            return .failure(Self.notRecorded("the history is out of reach (\(historyProblem))"))
         }
         for case .emit(let event) in actions { emit(event) }
-        return true
+        return .success(())
+    }
+
+    static func notRecorded(_ why: String) -> RPCError {
+        RPCError(code: RPCErrorCode.internalError, message: "\(why); nothing was recorded")
     }
 
     private func emit(_ event: Event) {
@@ -428,6 +520,7 @@ public final class Daemon: @unchecked Sendable {
     /// refused with a `config-error` event and its previous version kept (SPEC 5). The result is
     /// the schedule count, or -32003 naming the refused files once the rest is applied.
     func reload() -> Result<Int, RPCError> {
+        retryHistory()
         notifier.reloading()
         defer { notifier.ready(status: lastStatus) }
         let load = ConfigDirectory.load(paths.config, previous: machine.config)
@@ -436,7 +529,7 @@ public final class Daemon: @unchecked Sendable {
         noteSchedulesSeen(of: config, at: now)
         let loaded = Event.configLoaded(summary: summary(config))
         // The takes the new as-needed limits look back over, from the history.
-        let takes = config.asNeededLookback.flatMap { try? store.takes(since: now - $0) } ?? [:]
+        let takes = config.asNeededLookback.flatMap { try? store?.takes(since: now - $0) } ?? [:]
         perform(machine.reload(config, now: now, takes: takes) + [.emit(loaded)] + configErrors(load), alive: now)
         rearm()
         guard load.isValid else {

@@ -222,15 +222,15 @@ extension Daemon: SocketDelegate {
                     guard at == nil && p.site == nil || correction == .taken(at: at, site: p.site) else {
                         return .failure(RPCError(code: RPCErrorCode.invalidParams, message: "'at' and 'site' go with the state 'taken' only"))
                     }
-                    return commit(correcting: true) { machine in
-                        let stored = try? self.store.record(p.dose, ifForgottenBy: machine)
+                    return readableStore().flatMap { store in commit(correcting: true) { machine in
+                        let stored = try? store.record(p.dose, ifForgottenBy: machine)
                         return machine.amend(p.dose, to: correction, reason: p.reason, stored: stored, now: now, by: origin)
-                    }.map(message)
+                    } }.map(message)
                 } }
             }
         case .undo:
             return params(request, as: RPCParams.Undo.self).flatMap { p in
-                origin(connection, p.channel).flatMap { origin in
+                origin(connection, p.channel).flatMap { origin in readableStore().flatMap { store in
                     let last: (answer: Change, isLatest: Bool)?
                     do {
                         last = try store.lastAnswer(uid: origin.uid ?? getuid(), since: now - ReminderMachine.undoWindow)
@@ -238,10 +238,10 @@ extension Daemon: SocketDelegate {
                         return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not read the history: \(error)"))
                     }
                     return commit(correcting: true) { machine in
-                        let stored = last.flatMap { try? self.store.record($0.answer.dose.id, ifForgottenBy: machine) }
+                        let stored = last.flatMap { try? store.record($0.answer.dose.id, ifForgottenBy: machine) }
                         return machine.undo(last, stored: stored, now: now, by: origin)
                     }.map { EncodedJSON(UndoResult($0, config: config, now: now)) }
-                }
+                } }
             }
         case .snooze:
             return params(request, as: RPCParams.Snooze.self).flatMap { p in
@@ -268,9 +268,7 @@ extension Daemon: SocketDelegate {
                     machine.endChange(keeping: false)
                     return .failure(RPCError(code: RPCErrorCode.invalidParams, message: error.message))
                 case .success(let actions):
-                    guard performChange(actions) else {
-                        return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history"))
-                    }
+                    if case .failure(let error) = performChange(actions) { return .failure(error) }
                 }
                 let status = stockStatus(medication, now: now) ?? StockStatus(medication: p.medication, stock: 0, runs_out: nil)
                 return .success(EncodedJSON(status))
@@ -337,10 +335,8 @@ extension Daemon: SocketDelegate {
                 return .failure(RPCError(code: RPCErrorCode.limitReached, message: error.message, data: data))
             }
         case .success(let (record, actions)):
-            guard performChange(actions) else {
-                return .failure(RPCError(code: RPCErrorCode.internalError, message: "could not write the history; the answer was not recorded"))
-            }
-            if correcting, let lastTaken = try? store.lastTakes(),
+            if case .failure(let error) = performChange(actions) { return .failure(error) }
+            if correcting, let store, let lastTaken = try? store.lastTakes(),
                let takes = try? store.takes(since: machine.config.asNeededLookback.map { Self.now() - $0 } ?? .max) {
                 machine.restoreTakes(lastTaken: lastTaken, takes: takes)
             }
@@ -350,11 +346,17 @@ extension Daemon: SocketDelegate {
     }
 
     /// Performs the actions of the change under way and ends it: kept once they are saved,
-    /// taken back when they cannot be (the machine is then as before). Whether they were saved.
-    private func performChange(_ actions: [ReminderMachine.Action]) -> Bool {
+    /// taken back when they cannot be (the machine is then as before).
+    private func performChange(_ actions: [ReminderMachine.Action]) -> Result<Void, RPCError> {
         let saved = perform(actions)
-        machine.endChange(keeping: saved)
+        machine.endChange(keeping: (try? saved.get()) != nil)
         return saved
+    }
+
+    /// The history, for the methods that read it before they change it (amend, undo).
+    private func readableStore() -> Result<HistoryStore, RPCError> {
+        if let store { return .success(store) }
+        return .failure(Self.notRecorded("the history is out of reach (\(historyProblem ?? "not open"))"))
     }
 
     /// The stock on hand of every medication with stock, and when it runs out.

@@ -10,26 +10,33 @@ import GRDB
 /// an answer only after its write returned. `dosectl` and the daemon may use the file at once.
 public final class HistoryStore: Sendable {
     private let writer: any DatabaseWriter
+    /// Held for the store's life when it was opened to answer (``HistoryLock``).
+    private let lock: HistoryLock?
 
     /// Why the history could not be opened.
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
         /// SQLite found the file damaged, or not a database at all.
         public var isDamaged = false
+        /// Who holds the history's lock, when that is why (``HistoryLock``).
+        public var heldBy: HistoryLock.Holder?
     }
 
     /// Opens (creating if needed) the history at `path`; creates its directory with `mode`.
+    /// With `lock`, takes the ``HistoryLock`` for that holder first (before anything is read),
+    /// and keeps it for the store's life.
     ///
     /// The file is created with the directory's mode less execute bits (0600 in user mode, 0640
     /// in system mode) whatever the umask, and SQLite gives its `-wal` and `-shm` files the same
     /// mode. A symbolic link at any of the three paths is refused, never followed.
-    public init(path: String, directoryMode: Int = 0o700) throws {
+    public init(path: String, directoryMode: Int = 0o700, lock holder: HistoryLock.Holder? = nil) throws {
         let directory = (path as NSString).deletingLastPathComponent
         do {
             if !FileManager.default.fileExists(atPath: directory) {
                 try FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: directoryMode])
             }
+            lock = try holder.map { try Self.lock(directory, for: $0, path: path) }
             try Self.prepareFile(path, mode: mode_t(directoryMode & 0o666))
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
@@ -53,6 +60,24 @@ public final class HistoryStore: Sendable {
                             isDamaged: Self.isDamage(error))
         } catch {
             throw OpenError(description: "cannot open the history \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func lock(_ directory: String, for holder: HistoryLock.Holder, path: String) throws(OpenError) -> HistoryLock {
+        do {
+            return try HistoryLock(directory: directory, for: holder)
+        } catch {
+            switch error {
+            case .held(by: let other):
+                let description = switch (holder, other) {
+                case (.daemon, .daemon): "another dosed is already running on the history \(path)"
+                case (_, .daemon): "the history \(path) is in use by a running dosed"
+                case (_, .dosectl): "the history \(path) is in use by dosectl, answering without the daemon"
+                }
+                throw OpenError(description: description, heldBy: other)
+            case .unavailable(let code):
+                throw OpenError(description: "cannot open the state directory \(directory): \(String(cString: strerror(code)))")
+            }
         }
     }
 
@@ -106,6 +131,7 @@ public final class HistoryStore: Sendable {
     /// An in-memory history, for tests.
     public init() throws {
         writer = try DatabaseQueue()
+        lock = nil
         try Self.migrator.migrate(writer)
     }
 

@@ -44,12 +44,20 @@ struct Answering {
     }
 
     /// Opens the history for writing without the daemon, noting the schedules dosectl has seen.
-    func openStore() throws -> HistoryStore {
+    /// To answer (`lock`), it takes the history's shared lock (``HistoryLock``): a dosed that runs
+    /// on this history but does not answer on the socket dosectl knows is never answered behind
+    /// its back (exit 3). Notes need no lock: the daemon never writes them.
+    func openStore(lock: Bool = false, for method: String = "") throws -> HistoryStore {
         do {
-            let store = try HistoryStore(path: global.paths.history,
-                                         directoryMode: global.system ? 0o750 : 0o700)
+            let store = try HistoryStore(path: global.paths.history, directoryMode: global.system ? 0o750 : 0o700,
+                                         lock: lock ? .dosectl : nil)
             try store.noteSchedulesSeen(of: config, at: currentInstant())
             return store
+        } catch let error as HistoryStore.OpenError where error.heldBy == .daemon {
+            let socket = (try? global.paths.socket()) ?? "its socket"
+            throw Failure(message: "dosectl \(method): dosed runs on the history \(global.paths.history) but does not answer at \(socket) "
+                + "(started with another --socket or DOSED_SOCKET, or its socket was removed: restart it); nothing was recorded",
+                          code: ExitStatus.daemonUnreachable)
         } catch {
             throw Failure(message: "dosectl: \(error)")
         }
@@ -72,8 +80,8 @@ struct Answering {
     func offline<T>(_ method: String,
                     _ change: (inout ReminderMachine, HistoryStore, Micros) throws -> Result<(T, [ReminderMachine.Action]), ReminderMachine.AnswerError>)
         throws -> T {
-        let now = currentInstant()
-        let store = try openStore()
+        let store = try openStore(lock: true, for: method)
+        let now = currentInstant()  // once the lock is held: after any answer the daemon made
         var machine = try offlineMachine(store, now: now)
         switch try change(&machine, store, now) {
         case .failure(let error):

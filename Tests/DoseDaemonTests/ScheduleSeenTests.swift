@@ -20,7 +20,7 @@ struct ScheduleSeenTests {
         let (daemon, paths, root) = try startedEngine(demo: schedule)
         defer { try? FileManager.default.removeItem(at: root) }
         Daemon.housekeeping.sync {}
-        let started = try daemon.store.firstSeen()
+        let started = try #require(daemon.store).firstSeen()
         let first = try #require(started["demo/s"])
         #expect(started.count == 1 && first >= before && first <= Daemon.now())
 
@@ -32,7 +32,7 @@ struct ScheduleSeenTests {
         #expect(reloaded > first)
         _ = daemon.queue.sync { daemon.reload() }
         Daemon.housekeeping.sync {}
-        let seen = try daemon.store.firstSeen()
+        let seen = try #require(daemon.store).firstSeen()
         #expect(seen["demo/s"] == first)
         #expect((seen["demo/t"] ?? 0) >= reloaded)
     }

@@ -484,20 +484,49 @@ struct DaemonTests {
         #expect((skipped?["params"] as? [String: Any])?["reason"] as? String == "fever 39")
     }
 
-    @Test("a history that cannot be opened (a directory in its place) or a missing config dir is a clear startup error")
+    @Test("a missing config dir is a clear startup error; a bad flag a usage error")
     func badStateDir() throws {
-        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 3600)])
+        let harness = try DaemonHarness(medications: [:])
         defer { harness.remove() }
-        // Not damaged (that is set aside: RobustnessEndToEndTests.damagedHistory) but unusable.
-        try FileManager.default.createDirectory(at: harness.state.appendingPathComponent("history.sqlite"), withIntermediateDirectories: true)
-        let unusable = try execute("dosed", harness.flags)
-        #expect(unusable.status == 1)
-        #expect(unusable.stderr == "dosed: cannot open the history \(harness.state.path)/history.sqlite: unable to open database file\n",
-                "\(unusable.stderr)")
         let config = try execute("dosed", ["--config", "/nonexistent"] + harness.flags.dropFirst(2))
         #expect(config.status == 1)
         #expect(config.stderr.contains("/nonexistent"))
         #expect(try execute("dosed", ["--bogus"]).status == 2)
+    }
+
+    @Test("a history out of reach (a file where the state dir goes): reminders go on, answers are refused with why, and once the history can be made answers are recorded in it")
+    func historyOutOfReach() throws {
+        let harness = try DaemonHarness(medications: ["interferon": Self.medication(first: 2, window: "90s", repeatEvery: "30s", escalate: "60s")])
+        defer { harness.remove() }
+        // Not damaged (that is set aside: RobustnessEndToEndTests.damagedHistory) but out of reach.
+        try Data("in the way".utf8).write(to: harness.state)
+        try harness.start()
+        let history = harness.state.path + "/history.sqlite"
+        let why = "cannot open the state directory \(harness.state.path): Not a directory"
+        #expect(harness.stderrText().contains("]: \(why); reminders go on, but no answer can be recorded until the history opens (tried again every 10 s and at each reload)\n"),
+                "\(harness.stderrText())")
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["reminder"]])
+        let reminder = try #require(subscriber.notification("reminder")?["params"] as? [String: Any])
+        let dose = try #require(reminder["id"] as? String)
+        #expect(dose.hasPrefix("interferon/evening@"))
+        let refused = try #require(try harness.client().call("take", ["dose": dose])["error"] as? [String: Any])
+        #expect(refused["code"] as? Int == -32603)
+        #expect(refused["message"] as? String == "the history is out of reach (\(why)); nothing was recorded")
+        let undo = try #require(try harness.client().call("undo")["error"] as? [String: Any])
+        #expect(undo["code"] as? Int == -32603)
+        // Out of the way: within the retry's 10 s the history is made, and the dose still open
+        // is held and answered there.
+        try FileManager.default.removeItem(at: harness.state)
+        var taken: [String: Any]?
+        for _ in 0..<60 where taken == nil {
+            Thread.sleep(forTimeInterval: 0.5)
+            taken = try harness.client().call("take", ["dose": dose])["result"] as? [String: Any]
+        }
+        #expect(taken?["id"] as? String == dose && taken?["state"] as? String == "taken", "\(String(describing: taken))")
+        #expect(harness.stderrText().contains("]: the history \(history) is open: answers are recorded again\n"))
+        let listed = try harness.dosectl(["history", "--json"])
+        #expect(listed.status == 0 && listed.stdout.contains("\"id\":\"\(dose)\"") && listed.stdout.contains("\"state\":\"taken\""), "\(listed)")
     }
 
     @Test("a flood of connections: the daemon keeps serving")

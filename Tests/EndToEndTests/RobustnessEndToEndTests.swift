@@ -277,9 +277,11 @@ struct RobustnessEndToEndTests {
         for _ in 0..<100 where startedLine() == nil { Thread.sleep(forTimeInterval: 0.05) }
         let started = try #require(startedLine(), "\(harness.stderrText())")
         #expect(started.wholeMatch(of: /[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d dosed\[\d+\]: dosed started: 1 schedule\(s\), socket .+/) != nil, "\(started)")
-        let second = try execute("dosed", harness.flags)
-        #expect(second.status == 1 && second.stderr.contains("another dosed is already serving"), "\(second.stderr)")
-        let base = ["--config", harness.config.path, "--state", harness.state.path]
+        // A second dosed on the same socket (with a history of its own: on the same history it
+        // stops before, answerBehindDaemon).
+        let base = ["--config", harness.config.path, "--state", harness.root.appendingPathComponent("other-state").path]
+        let second = try execute("dosed", base + ["--socket", harness.socket])
+        #expect(second.status == 1 && second.stderr == "dosed: another dosed is already serving \(harness.socket)\n", "\(second.stderr)")
         let long = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
         let dangling = harness.root.appendingPathComponent("dangling.sock").path
         try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "/nonexistent/target.sock")
@@ -295,6 +297,42 @@ struct RobustnessEndToEndTests {
         }
         // The planted link is left as it was, not followed or replaced.
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dangling) == "/nonexistent/target.sock")
+    }
+
+    @Test("dosectl never answers behind a running dosed's back: with its socket out of reach, take exits 3 and records nothing; a second dosed on the same history exits 1; once dosed stops, dosectl answers directly")
+    func answerBehindDaemon() throws {
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 1, window: "60s", repeatEvery: "30s", escalate: "60s")])
+        defer { harness.remove() }
+        try harness.start()
+        let subscriber = try harness.client()
+        _ = try subscriber.call("subscribe", ["events": ["reminder"]])
+        let dose = try #require((subscriber.notification("reminder")?["params"] as? [String: Any])?["id"] as? String)
+        // dosectl started with another socket (or the daemon's socket removed) finds no daemon.
+        let elsewhere = ["--config", harness.config.path, "--state", harness.state.path, "--socket", harness.root.appendingPathComponent("elsewhere.sock").path]
+        let history = harness.state.path + "/history.sqlite"
+        for command in [["take", "interferon"], ["skip", dose], ["stock", "interferon", "--add", "5"]] {
+            let refused = try execute("dosectl", command + elsewhere)
+            #expect(refused.status == 3, "\(command): \(refused)")
+            #expect(refused.stderr == "dosectl \(command[0]): dosed runs on the history \(history) but does not answer at \(elsewhere[5]) "
+                    + "(started with another --socket or DOSED_SOCKET, or its socket was removed: restart it); nothing was recorded\n", "\(refused.stderr)")
+        }
+        #expect(try execute("dosectl", ["note", "fever"] + elsewhere).status == 0)
+        // The daemon still holds the dose open, and nothing else was recorded.
+        let status = try #require(try harness.client().call("status")["result"] as? [String: Any])
+        #expect((status["due"] as? [[String: Any]])?.first?["id"] as? String == dose, "\(status)")
+        let listed = try harness.dosectl(["history", "--json"])
+        #expect(!listed.stdout.contains("\"state\":\"taken\"") && !listed.stdout.contains("\"state\":\"skipped\""), "\(listed.stdout)")
+        #expect((status["stock"] as? [[String: Any]])?.first?["stock"] as? Int == 10, "\(status)")
+        // A second dosed on this history (another socket): one daemon reminds, not two.
+        let second = try execute("dosed", elsewhere)
+        #expect(second.status == 1 && second.stderr == "dosed: another dosed is already running on the history \(history)\n", "\(second.stderr)")
+        // No dosed: dosectl answers in the history itself.
+        harness.stop()
+        let direct = try execute("dosectl", ["take", dose] + elsewhere)
+        #expect(direct.status == 0, "\(direct)")
+        try harness.start()
+        let after = try #require(try harness.client().call("status")["result"] as? [String: Any])
+        #expect((after["due"] as? [[String: Any]])?.isEmpty == true, "\(after)")
     }
 
     @Test("ids are checked before any path: med remove ../../victim touches nothing")
