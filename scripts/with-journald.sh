@@ -32,5 +32,7 @@ stop() {
   if [ -n "$started" ]; then kill "$started" 2>/dev/null; wait "$started" 2>/dev/null; fi
 }
 trap stop EXIT
+# The tests' own journald, for the test that stalls it (never the machine's).
+if [ -n "$started" ]; then export DOSED_TEST_JOURNALD_PID="$started"; fi
 [ -S "$socket" ] || echo "note: no systemd journal here; tests that read the journal are skipped" >&2
 "$@"

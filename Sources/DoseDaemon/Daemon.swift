@@ -68,7 +68,9 @@ public final class Daemon: @unchecked Sendable {
         self.paths = paths
         self.logger = logger
         self.journal = journal
-        hooks = HookRunner { name, what in journal.send(HookRunner.failure(name, what)) }
+        hooks = HookRunner { name, what in
+            Self.journaling.async { journal.send(HookRunner.failure(name, what)) }
+        }
         socketPath = try paths.socket()
         guard Paths.isDirectory(paths.config) else {
             throw StartError.noConfigDirectory(paths.config)
@@ -320,6 +322,10 @@ public final class Daemon: @unchecked Sendable {
         inbox.async { [self] in
             // Replies being encoded go out before the connections close.
             Self.rendering.sync()
+            // The journal's entries told so far, unless journald has stalled (not for long).
+            let written = DispatchSemaphore(value: 0)
+            Self.journaling.async { written.signal() }
+            _ = written.wait(timeout: .now() + .seconds(2))
             server?.shutdown()
             desktop?.stop()
             hooks.stopAll()
@@ -328,6 +334,12 @@ public final class Daemon: @unchecked Sendable {
             exit(0)
         }
     }
+
+    /// Where entries go to the journal, in the order told. `sd_journal_sendv` blocks while
+    /// journald's socket queue is full (journald stopped, or slow on a failing disk): on the
+    /// engine's queue, that held every reminder to the socket, the desktop and the hooks until
+    /// journald went on. Serial, and signalled rather than one block per entry (``Inbox``).
+    static let journaling = Inbox(DispatchQueue(label: "dosed.journal"))
 
     /// Work no reminder waits for: giving memory back, noting the schedules seen. A serial
     /// queue of its own: a global queue would start libdispatch's once-a-second thread-pool
@@ -476,7 +488,8 @@ public final class Daemon: @unchecked Sendable {
     private func emit(_ event: Event) {
         dispatchPrecondition(condition: .onQueue(queue))
         let config = machine.config
-        journal.send(EventFields.fields(event, config: config))
+        let fields = EventFields.fields(event, config: config)
+        Self.journaling.async { [journal] in journal.send(fields) }
         let listeners = subscribers.filter { $0.value?.contains(event.kind.rawValue) ?? true }.keys
         if !listeners.isEmpty {
             let params: EncodedJSON

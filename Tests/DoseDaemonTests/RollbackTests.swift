@@ -37,7 +37,10 @@ struct RollbackTests {
         let before = state()
         #expect(before.0 == nil && before.1 == 5, "not yet reminded: not in the machine's records")
         // Every write of the history fails from now on, as on a full disk.
-        let other = try DatabaseQueue(path: paths.history)
+        // Waits its turn: the daemon notes the schedules it saw on its own queue meanwhile.
+        var waits = Configuration()
+        waits.busyMode = .timeout(10)
+        let other = try DatabaseQueue(path: paths.history, configuration: waits)
         try other.write { db in
             for table in ["dose", "stock"] {
                 try db.execute(sql: "CREATE TRIGGER refuse_\(table) BEFORE UPDATE ON \(table) BEGIN SELECT RAISE(ABORT, 'disk full'); END")

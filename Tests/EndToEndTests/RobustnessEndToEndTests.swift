@@ -266,6 +266,47 @@ struct RobustnessEndToEndTests {
         #expect(rows.filter { $0["state"] as? String == "taken" }.count == 2000)
     }
 
+    @Test("a journald that stalls (stopped, its socket's queue full) holds up no reminder: the subscriber gets each repeat on time, and the journal gets them once journald goes on",
+          .enabled(if: ProcessInfo.processInfo.environment["DOSED_TEST_JOURNALD_PID"] != nil))
+    func journaldStalls() throws {
+        // The tests' own journald (scripts/with-journald.sh), never the machine's.
+        let journald = try #require(ProcessInfo.processInfo.environment["DOSED_TEST_JOURNALD_PID"].flatMap { pid_t($0) })
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 1, window: "60s", repeatEvery: "1s", escalate: "60s")])
+        defer { harness.remove() }
+        try harness.start()
+        let subscriber = try #require(RPCClient(path: harness.socket, timeout: 3))
+        _ = try subscriber.call("subscribe", ["events": ["reminder"]])
+        #expect(subscriber.notification("reminder") != nil)
+        #expect(kill(journald, SIGSTOP) == 0)
+        var stopped = true
+        defer { if stopped { kill(journald, SIGCONT) } }
+        // Another process fills journald's socket queue (net.unix.max_dgram_qlen datagrams),
+        // then waits in its next send, as dosed's sends would.
+        let limit = (try? String(contentsOfFile: "/proc/sys/net/unix/max_dgram_qlen", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 512
+        let flooder = Process()
+        flooder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        flooder.arguments = ["-c", """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            for _ in range(int(sys.argv[1])): s.sendto(b"MESSAGE=flood\\n", "/run/systemd/journal/socket")
+            """, "\(limit + 20)"]
+        try launch(flooder)
+        Thread.sleep(forTimeInterval: 1)
+        // A repeat a second while journald is stalled: each still reaches the subscriber.
+        let start = Date()
+        var repeats = 0
+        while repeats < 4, subscriber.notification("reminder") != nil { repeats += 1 }
+        #expect(repeats == 4 && Date().timeIntervalSince(start) < 6, "\(repeats) repeats in \(Date().timeIntervalSince(start)) s")
+        #expect(flooder.isRunning, "the flood did not fill journald's queue")
+        kill(journald, SIGCONT)
+        stopped = false
+        flooder.waitUntilExit()
+        // What dosed told meanwhile reaches the journal, in order, once journald goes on.
+        let entries = try harness.journal { $0.filter { $0["DOSED_EVENT"] == "reminder" }.count >= 6 }
+        #expect(entries.filter { $0["DOSED_EVENT"] == "reminder" }.count >= 6)
+    }
+
     @Test("socket setup problems are one clear line and exit 1, never a trap")
     func socketSetup() throws {
         let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600)])
