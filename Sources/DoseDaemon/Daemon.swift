@@ -227,13 +227,13 @@ public final class Daemon: @unchecked Sendable {
             // Socket activation: systemd made and owns the socket (dosed.socket).
             server = try SocketServer(path: socketPath, descriptor: activated, mode: 0, delegate: self, logger: logger)
         } else {
-            let directory = (socketPath as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: paths.flags.system ? 0o750 : 0o700])
+            let system = paths.flags.system
             server = try SocketServer(
-                path: socketPath, mode: paths.flags.system ? 0o660 : 0o600, delegate: self, logger: logger)
-            if paths.flags.system, let group = getgrnam("dosed") { chown(socketPath, getuid(), group.pointee.gr_gid) }
+                path: socketPath, mode: system ? 0o660 : 0o600, ownerGroup: system ? getgrnam("dosed")?.pointee.gr_gid : nil,
+                directoryMode: system ? 0o750 : 0o700, delegate: self, logger: logger)
+            if let watcher = SocketWatcher(path: socketPath, queue: queue, gone: { [unowned self] in
+                if let what = server?.serveAgainIfGone() { logger.notice("\(what)") }
+            }) { watchers.append(watcher) }
         }
         desktop = DesktopNotifier(logger: logger) { [unowned self] dose, key in
             self.inbox.async { self.answerFromDesktop(dose, key) }

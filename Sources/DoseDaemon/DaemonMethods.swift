@@ -166,6 +166,7 @@ extension Daemon: SocketDelegate {
             var result = StatusResult(version: dosedVersion, started: RFC3339.utc(started), schedules: config.scheduleCount,
                                       due: due, next: next, stock: stockStatus(now: now))
             result.as_needed = AsNeededStatus.all(config) { medication, _ in machine.availability(medication.id, now: now) }
+            result.history_error = historyProblem
             return .success(EncodedJSON(result))
         case .upcoming:
             let left = budget

@@ -66,21 +66,51 @@ public final class SocketServer: Sendable {
     static let writeLimit = 256 * 1024
 
     private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
+    private let delegate: any SocketDelegate
+    /// The listening socket; a new one once the file was removed and served again.
+    private let listener: NIOLockedValueBox<any Channel>
+    /// The socket file's mode, owning group (system mode) and its directory's mode.
+    private let mode: mode_t
+    private let ownerGroup: gid_t?
+    private let directoryMode: mode_t
     /// The connected clients, to close them in order when dosed stops.
     private let clients: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
     public let path: String
     /// Whether this server made the socket file (and so removes it); not when systemd passed it.
     private let ownsPath: Bool
 
-    /// Binds `path` (or serves the listening `descriptor` handed over by systemd) with `mode`.
-    public init(path: String, descriptor: CInt? = nil, mode: mode_t, delegate: any SocketDelegate, logger: Logger) throws {
+    /// Binds `path` (or serves the listening `descriptor` handed over by systemd): the file gets
+    /// `mode` and, when given, `ownerGroup`; a missing directory is made with `directoryMode`.
+    public init(path: String, descriptor: CInt? = nil, mode: mode_t, ownerGroup: gid_t? = nil, directoryMode: mode_t = 0o700,
+                delegate: any SocketDelegate, logger: Logger) throws {
         self.path = path
         ownsPath = descriptor == nil
+        self.mode = mode
+        self.ownerGroup = ownerGroup
+        self.directoryMode = directoryMode
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let clients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-        self.clients = clients
-        let bootstrap = ServerBootstrap(group: group)
+        self.delegate = delegate
+        clients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let bootstrap = Self.bootstrap(group, clients, delegate)
+        do {
+            if let descriptor {
+                listener = NIOLockedValueBox(try bootstrap.withBoundSocket(descriptor).wait())
+            } else {
+                try Self.removeStale(path)
+                listener = NIOLockedValueBox(try Self.bind(bootstrap, path, mode: mode, ownerGroup: ownerGroup, directoryMode: directoryMode))
+            }
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw SetupError(error, path: path)
+        }
+        logger.debug("listening on \(path)")
+    }
+
+    /// How a listening socket of this server is set up: each client's line handler, and its
+    /// entry in `clients` while it is connected.
+    private static func bootstrap(_ group: MultiThreadedEventLoopGroup, _ clients: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  _ delegate: any SocketDelegate) -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 32 * 1024, high: Self.writeLimit))
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
@@ -94,19 +124,41 @@ public final class SocketServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(LineHandler(delegate: delegate))
                 }
             }
-        do {
-            if let descriptor {
-                channel = try bootstrap.withBoundSocket(descriptor).wait()
-            } else {
-                try Self.removeStale(path)
-                channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
-                chmod(path, mode)
-            }
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw SetupError(error, path: path)
+    }
+
+    /// Makes the directory if missing, binds the socket file, and gives it its mode and group.
+    private static func bind(_ bootstrap: ServerBootstrap, _ path: String, mode: mode_t, ownerGroup: gid_t?,
+                             directoryMode: mode_t) throws -> any Channel {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: Int(directoryMode)])
         }
-        logger.debug("listening on \(path)")
+        let channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
+        chmod(path, mode)
+        if let ownerGroup { chown(path, getuid(), ownerGroup) }
+        return channel
+    }
+
+    /// Serves `path` again when the socket file this server made is gone (removed, or its
+    /// directory removed): a new listening socket is bound there, with its directory, mode and
+    /// group; clients already connected stay. Nothing is done while something is at the path
+    /// (ours, or what took its place: not ours to remove), nor for a socket systemd passed.
+    /// Returns what happened, for the log, or nil when nothing did.
+    public func serveAgainIfGone() -> String? {
+        var status = stat()
+        guard ownsPath, lstat(path, &status) != 0, errno == ENOENT else { return nil }
+        // The old listener first: NIO removes the path when it closes a listener bound to one,
+        // which would be the new socket's file.
+        try? listener.withLockedValue { $0 }.close().wait()
+        do {
+            let fresh = try Self.bind(Self.bootstrap(group, clients, delegate), path, mode: mode, ownerGroup: ownerGroup,
+                                      directoryMode: directoryMode)
+            listener.withLockedValue { $0 = fresh }
+            return "the socket \(path) was removed: serving it again"
+        } catch {
+            return "the socket \(path) was removed, and \(SetupError(error, path: path))"
+        }
     }
 
     /// Removes a socket left by a daemon that is gone; refuses when one still answers, and never
@@ -160,7 +212,7 @@ public final class SocketServer: Sendable {
     /// Stops listening, then closes every connection once what was written to it is flushed (the
     /// close is queued on the event loop behind every reply already sent), then stops.
     public func shutdown() {
-        try? channel.close().wait()
+        try? listener.withLockedValue { $0 }.close().wait()
         let open = clients.withLockedValue { Array($0.values) }
         let closed = open.map { client in
             client.eventLoop.flatSubmit { client.close() }.recover { _ in }

@@ -94,18 +94,7 @@ final class ConfigWatcher: @unchecked Sendable {
 
     /// Whether a batch of inotify events touches the config, or the zone's files in /etc.
     private func matters(_ bytes: ArraySlice<UInt8>) -> Bool {
-        var offset = bytes.startIndex
-        let header = MemoryLayout<inotify_event>.size
-        while offset + header <= bytes.endIndex {
-            let (wd, length) = bytes[offset..<(offset + header)].withUnsafeBytes {
-                ($0.load(fromByteOffset: 0, as: Int32.self), Int($0.load(fromByteOffset: 12, as: UInt32.self)))
-            }
-            let nameBytes = bytes[(offset + header)..<min(bytes.endIndex, offset + header + length)].prefix { $0 != 0 }
-            guard let names = only[wd] else { return true }
-            if names.contains(String(decoding: nameBytes, as: UTF8.self)) { return true }
-            offset += header + length
-        }
-        return false
+        InotifyEvent.all(in: bytes).contains { event in only[event.wd].map { $0.contains(event.name) } ?? true }
     }
 
     /// Watches the config dir and its `medications/`, as the paths name them now: the same
@@ -126,6 +115,83 @@ final class ConfigWatcher: @unchecked Sendable {
         let wd = inotify_add_watch(fd, directory, mask | UInt32(IN_MASK_ADD))
         guard wd >= 0 else { return }
         only[wd, default: []].formUnion(names)
+    }
+}
+
+/// One event of an inotify descriptor's read.
+struct InotifyEvent {
+    var wd: Int32
+    var mask: UInt32
+    /// The name in the watched directory; empty for the directory itself.
+    var name: String
+
+    /// The events in the bytes of one read (a partial event at the end is left out).
+    static func all(in bytes: ArraySlice<UInt8>) -> [InotifyEvent] {
+        var events: [InotifyEvent] = []
+        var offset = bytes.startIndex
+        let header = MemoryLayout<inotify_event>.size
+        while offset + header <= bytes.endIndex {
+            let (wd, mask, length) = bytes[offset..<(offset + header)].withUnsafeBytes {
+                ($0.load(fromByteOffset: 0, as: Int32.self), $0.load(fromByteOffset: 4, as: UInt32.self),
+                 Int($0.load(fromByteOffset: 12, as: UInt32.self)))
+            }
+            let nameBytes = bytes[(offset + header)..<min(bytes.endIndex, offset + header + length)].prefix { $0 != 0 }
+            events.append(InotifyEvent(wd: wd, mask: mask, name: String(decoding: nameBytes, as: UTF8.self)))
+            offset += header + length
+        }
+        return events
+    }
+}
+
+/// Calls back when the socket file at `path` is removed or renamed away, or its directory is
+/// (a clean-up of `$XDG_RUNTIME_DIR`, a script): the daemon serves the path again, so dosectl
+/// and status bars find it. Nothing else in the directory wakes dosed.
+final class SocketWatcher: @unchecked Sendable {
+    private let fd: Int32
+    private let source: any DispatchSourceRead
+    private let directory: String
+    private var wd: Int32 = -1
+    private var pending = false
+    private static let mask = UInt32(IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF)
+
+    init?(path: String, queue: DispatchQueue, gone: @escaping @Sendable () -> Void) {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        watch()
+        let fd = self.fd
+        source.setEventHandler { [weak self] in
+            guard let self else { return }
+            var removed = false
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                guard count > 0 else { break }
+                removed = removed || InotifyEvent.all(in: buffer[..<count]).contains {
+                    $0.name == name || $0.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0
+                }
+            }
+            // A moment later, once a removal of the whole directory (rm -r) is done: a socket
+            // made in the directory meanwhile would be removed with it. Should it be, that is
+            // one more event, and it is served again.
+            guard removed, !self.pending else { return }
+            self.pending = true
+            queue.asyncAfter(deadline: .now() + .milliseconds(100)) {
+                self.pending = false
+                gone()
+                self.watch()  // the directory may be a new one now
+            }
+        }
+        source.setCancelHandler { close(fd) }
+        source.resume()
+    }
+
+    private func watch() {
+        let new = inotify_add_watch(fd, directory, Self.mask)
+        if wd >= 0, new != wd { inotify_rm_watch(fd, wd) }
+        wd = new
     }
 }
 

@@ -305,13 +305,16 @@ public struct StatusResult: Codable, Sendable {
     public var stock: [StockStatus]?
     /// Each medication taken as needed, and whether it may be taken now (SPEC 10).
     public var as_needed: [AsNeededStatus]?
+    /// Why the history is out of reach, while it is (answers are refused meanwhile); absent
+    /// otherwise. Not in SPEC 6: an addition a status bar can show.
+    public var history_error: String?
 
     public init(version: String, started: String, schedules: Int, due: [DoseMessage], next: DoseMessage?, stock: [StockStatus] = []) {
         self.version = version; self.started = started; self.schedules = schedules; self.due = due; self.next = next
         self.stock = stock
     }
 
-    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next, stock, as_needed }
+    enum CodingKeys: String, CodingKey { case version, started, schedules, due, next, stock, as_needed, history_error }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -322,6 +325,7 @@ public struct StatusResult: Codable, Sendable {
         try c.encode(next, forKey: .next)
         try c.encode(stock ?? [], forKey: .stock)
         try c.encode(as_needed ?? [], forKey: .as_needed)
+        try c.encodeIfPresent(history_error, forKey: .history_error)
     }
 }
 

@@ -309,6 +309,7 @@ extension Dosectl {
                 return
             }
             output("dosed \(status.version), running since \(status.started), \(status.schedules) schedule(s)")
+            if let problem = status.history_error { output("the history is out of reach (\(problem)): answers are not recorded") }
             if status.due.isEmpty { output("Nothing is due.") }
             for dose in status.due { output(describe(dose)) }
             if let next = status.next { output("next: \(next.medication_name) at \(next.due_local)  [\(next.id)]") }

@@ -515,6 +515,10 @@ struct DaemonTests {
         #expect(refused["message"] as? String == "the history is out of reach (\(why)); nothing was recorded")
         let undo = try #require(try harness.client().call("undo")["error"] as? [String: Any])
         #expect(undo["code"] as? Int == -32603)
+        // Said by status, for a status bar, and by dosectl status.
+        #expect((try harness.client().call("status")["result"] as? [String: Any])?["history_error"] as? String == why)
+        let status = try harness.dosectl(["status"])
+        #expect(status.stdout.split(separator: "\n").dropFirst().first == "the history is out of reach (\(why)): answers are not recorded", "\(status)")
         // Out of the way: within the retry's 10 s the history is made, and the dose still open
         // is held and answered there.
         try FileManager.default.removeItem(at: harness.state)
@@ -525,6 +529,8 @@ struct DaemonTests {
         }
         #expect(taken?["id"] as? String == dose && taken?["state"] as? String == "taken", "\(String(describing: taken))")
         #expect(harness.stderrText().contains("]: the history \(history) is open: answers are recorded again\n"))
+        let healthy = try #require(try harness.client().call("status")["result"] as? [String: Any])
+        #expect(healthy["history_error"] == nil && healthy["version"] != nil)
         let listed = try harness.dosectl(["history", "--json"])
         #expect(listed.status == 0 && listed.stdout.contains("\"id\":\"\(dose)\"") && listed.stdout.contains("\"state\":\"taken\""), "\(listed)")
     }

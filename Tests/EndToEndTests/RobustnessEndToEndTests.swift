@@ -307,6 +307,47 @@ struct RobustnessEndToEndTests {
         #expect(entries.filter { $0["DOSED_EVENT"] == "reminder" }.count >= 6)
     }
 
+    @Test("the socket file removed, or its directory, is served again at once: new clients and dosectl reach dosed, clients already connected stay")
+    func socketRemoved() throws {
+        let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600)])
+        defer { harness.remove() }
+        try harness.start()
+        let connected = try harness.client()
+        func answers(_ path: String) -> Bool {
+            for _ in 0..<40 {
+                if let client = RPCClient(path: path, timeout: 2), (try? client.call("status"))?["result"] != nil { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+        #expect(unlink(harness.socket) == 0)
+        #expect(answers(harness.socket))
+        #expect(try connected.call("status")["result"] != nil, "a client connected before is still served")
+        let take = try harness.dosectl(["take", "interferon"])
+        #expect(take.status == 0 && take.stdout.hasPrefix("taken: Interferon alfa"), "\(take)")
+        #expect(harness.stderrText().contains("]: the socket \(harness.socket) was removed: serving it again\n"), "\(harness.stderrText())")
+        harness.stop()
+        // In a directory of its own (as $XDG_RUNTIME_DIR/dosed/dosed.sock), the directory removed.
+        let directory = harness.root.appendingPathComponent("run/dosed").path
+        let socket = directory + "/dosed.sock"
+        let dosed = Process()
+        dosed.executableURL = product("dosed")
+        dosed.arguments = ["--config", harness.config.path, "--state", harness.state.path, "--socket", socket]
+        dosed.environment = ["PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": harness.root.path]
+        dosed.standardError = FileHandle.nullDevice
+        try launch(dosed)
+        defer { dosed.terminate(); dosed.waitUntilExit() }
+        #expect(answers(socket))
+        try FileManager.default.removeItem(atPath: directory)
+        #expect(answers(socket))
+        var status = stat()
+        #expect(stat(directory, &status) == 0 && status.st_mode & 0o777 == 0o700)
+        #expect(stat(socket, &status) == 0 && status.st_mode & 0o777 == 0o600)
+        // And again: the new directory is watched too.
+        try FileManager.default.removeItem(atPath: socket)
+        #expect(answers(socket))
+    }
+
     @Test("socket setup problems are one clear line and exit 1, never a trap")
     func socketSetup() throws {
         let harness = try DaemonHarness(medications: ["interferon": DaemonTests.medication(first: 3600)])
