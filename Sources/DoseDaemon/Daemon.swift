@@ -524,6 +524,12 @@ public final class Daemon: @unchecked Sendable {
         if case .failure(let error) = self.answer(answer, for: .dose(dose), now: Self.now(),
                                                   by: Origin(uid: getuid(), channel: .notification)) {
             logger.info("the notification's \(key.rawValue) for \(dose) was not recorded: \(error.message)")
+            // The person pressed a button and must not think it recorded: said on the screen,
+            // with the buttons to try again, while the dose is still to answer.
+            if let desktop, let record = machine.record(dose), record.state == .pending,
+               let change = DesktopNotice.notRecorded(record, why: error.message, config: machine.config) {
+                desktop.apply(change)
+            }
         }
     }
 

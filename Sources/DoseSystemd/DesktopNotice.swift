@@ -57,28 +57,13 @@ public struct DesktopNotice: Sendable, Equatable {
     /// without actions, and any answer (take, skip, snooze) closes it.
     public static func change(for event: Event, config: Configuration) -> Change? {
         guard let record = event.dose, !record.isExtra else { return nil }
-        let medication = config.medication(record.dose.medication)
-        let name = medication?.name ?? record.dose.medication
-        let zone = medication?.schedule(record.dose.schedule).map(config.zone(for:)) ?? config.zone
-        let due = EventFields.clock(record.dose.due, zone: zone)
-        let schedule = record.dose.schedule
-        let what = [medication?.dose(for: schedule), medication?.route(for: schedule)].compactMap { $0 }.joined(separator: ", ")
-        var lines = what.isEmpty ? [] : [what]
-        let actions = [
-            Action(key: .take, label: "Take"),
-            Action(key: .snooze, label: "Snooze \(config.notify.snoozeText)"),
-            Action(key: .skip, label: "Skip"),
-        ]
-        let answer = "Answer: dosectl take \(record.id)"
+        let (name, due, what) = describe(record, config: config)
+        let lines = what.isEmpty ? [] : [what]
         switch event.kind {
         case .reminder, .escalated, .preReminder:
-            if let site = record.site { lines.append("Site: \(site)") }
-            lines.append("Due \(due)" + (record.late ? " (late reminder)" : ""))
             let pre = event.kind == .preReminder
-            return .show(DesktopNotice(
-                dose: record.id, summary: pre ? "\(name) at \(due)" : "Time for \(name)",
-                body: lines.joined(separator: "\n"), answerLine: answer, actions: actions,
-                urgency: record.escalated ? 2 : 1, expireTimeout: pre ? -1 : 0, final: false))
+            return .show(asking(record, summary: pre ? "\(name) at \(due)" : "Time for \(name)", lines: lines, due: due,
+                                expireTimeout: pre ? -1 : 0, config: config))
         case .missed:
             return .show(DesktopNotice(
                 dose: record.id, summary: "Missed: \(name), due \(due)", body: lines.joined(separator: "\n"),
@@ -89,6 +74,41 @@ public struct DesktopNotice: Sendable, Equatable {
         default:
             return nil
         }
+    }
+
+    /// The dose's notification again after a button's answer was not recorded (the history out
+    /// of reach, the answer refused): why, above what the reminder said, and its buttons to try
+    /// again. Nil for a dose no notification is shown for.
+    public static func notRecorded(_ record: DoseRecord, why: String, config: Configuration) -> Change? {
+        guard !record.isExtra else { return nil }
+        let (name, due, what) = describe(record, config: config)
+        return .show(asking(record, summary: "Not recorded: \(name)", lines: [why] + (what.isEmpty ? [] : [what]), due: due,
+                            expireTimeout: 0, config: config))
+    }
+
+    /// The dose's medication name, its due time on the clock, and what is taken how.
+    private static func describe(_ record: DoseRecord, config: Configuration) -> (name: String, due: String, what: String) {
+        let medication = config.medication(record.dose.medication)
+        let zone = medication?.schedule(record.dose.schedule).map(config.zone(for:)) ?? config.zone
+        let schedule = record.dose.schedule
+        let what = [medication?.dose(for: schedule), medication?.route(for: schedule)].compactMap { $0 }.joined(separator: ", ")
+        return (medication?.name ?? record.dose.medication, EventFields.clock(record.dose.due, zone: zone), what)
+    }
+
+    /// A notice that asks for an answer: `lines`, the site, the due time; Take, Snooze and Skip.
+    private static func asking(_ record: DoseRecord, summary: String, lines: [String], due: String, expireTimeout: Int32,
+                               config: Configuration) -> DesktopNotice {
+        var lines = lines
+        if let site = record.site { lines.append("Site: \(site)") }
+        lines.append("Due \(due)" + (record.late ? " (late reminder)" : ""))
+        let actions = [
+            Action(key: .take, label: "Take"),
+            Action(key: .snooze, label: "Snooze \(config.notify.snoozeText)"),
+            Action(key: .skip, label: "Skip"),
+        ]
+        return DesktopNotice(dose: record.id, summary: summary, body: lines.joined(separator: "\n"),
+                             answerLine: "Answer: dosectl take \(record.id)", actions: actions,
+                             urgency: record.escalated ? 2 : 1, expireTimeout: expireTimeout, final: false)
     }
 
     /// The body as sent: with the answer line when the server shows no buttons.

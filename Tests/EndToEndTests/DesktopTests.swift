@@ -131,6 +131,38 @@ struct DesktopTests {
         #expect(notice.expire == -1)
     }
 
+    @Test("a button whose answer cannot be recorded (the history out of reach) says so in the notification, with the buttons to try again; once it can be, the same button records it")
+    func buttonNotRecorded() throws {
+        let desktop = try DesktopSession()
+        defer { desktop.close() }
+        try desktop.serve()
+        let harness = try DaemonHarness(medications: ["demo": Self.medication("Demo", in: 2, repeat: "1h")])
+        defer { harness.remove() }
+        try Data("in the way".utf8).write(to: harness.state)
+        try harness.start(environment: desktop.environment)
+        _ = try desktop.calls { NotifyCall.all($0).count == 1 }
+        try desktop.press("take", on: 1)
+        let again = try #require(NotifyCall.all(try desktop.calls { NotifyCall.all($0).count == 2 }).last)
+        #expect(again.replaces == 1)
+        #expect(again.summary == "Not recorded: Demo")
+        #expect(again.body.hasPrefix("the history is out of reach (cannot open the state directory \(harness.state.path): Not a directory); nothing was recorded\n1 tablet, by mouth\nSite: left\nDue "),
+                "\(again.body)")
+        #expect(again.actions == ["take", "Take", "snooze", "Snooze 15m", "skip", "Skip"])
+        // The history made (the retry every 10 s): the same button records the dose and closes it.
+        try FileManager.default.removeItem(at: harness.state)
+        var recorded = false
+        for _ in 0..<30 where !recorded {
+            Thread.sleep(forTimeInterval: 0.5)
+            recorded = (try harness.client().call("status")["result"] as? [String: Any])?["history_error"] == nil
+        }
+        #expect(recorded)
+        let shown = NotifyCall.all(try desktop.calls()).count
+        try desktop.press("take", on: 1)
+        let closed = try desktop.calls { closedIDs($0) == [1] }
+        #expect(closedIDs(closed) == [1] && NotifyCall.all(closed).count == shown, "closed, not shown again")
+        #expect(try harness.dosectl(["history", "--json"]).stdout.contains("\"state\":\"taken\""))
+    }
+
     @Test("a server without buttons gets the dosectl line in the body")
     func noActions() throws {
         let desktop = try DesktopSession()
