@@ -71,14 +71,7 @@ final class ConfigWatcher: @unchecked Sendable {
         let fd = self.fd
         source.setEventHandler { [weak self] in
             guard let self else { return }
-            var relevant = false
-            var buffer = [UInt8](repeating: 0, count: 8192)
-            while true {
-                let count = read(fd, &buffer, buffer.count)
-                guard count > 0 else { break }
-                relevant = relevant || self.matters(buffer[..<count])
-            }
-            guard relevant else { return }
+            guard self.matters(InotifyEvent.drain(fd)) else { return }
             self.watchDirectories()
             // Editors write several events per save: reload once, a moment later.
             guard !self.pending else { return }
@@ -92,9 +85,9 @@ final class ConfigWatcher: @unchecked Sendable {
         source.resume()
     }
 
-    /// Whether a batch of inotify events touches the config, or the zone's files in /etc.
-    private func matters(_ bytes: ArraySlice<UInt8>) -> Bool {
-        InotifyEvent.all(in: bytes).contains { event in only[event.wd].map { $0.contains(event.name) } ?? true }
+    /// Whether inotify events touch the config, or the zone's files in /etc.
+    private func matters(_ events: [InotifyEvent]) -> Bool {
+        events.contains { event in only[event.wd].map { $0.contains(event.name) } ?? true }
     }
 
     /// Watches the config dir and its `medications/`, as the paths name them now: the same
@@ -125,7 +118,18 @@ struct InotifyEvent {
     /// The name in the watched directory; empty for the directory itself.
     var name: String
 
-    /// The events in the bytes of one read (a partial event at the end is left out).
+    /// Every event waiting on the (non-blocking) inotify descriptor `fd`.
+    static func drain(_ fd: Int32) -> [InotifyEvent] {
+        var events: [InotifyEvent] = []
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { return events }
+            events += all(in: buffer[..<count])
+        }
+    }
+
+    /// The events in the bytes of one read (the kernel returns whole events only).
     static func all(in bytes: ArraySlice<UInt8>) -> [InotifyEvent] {
         var events: [InotifyEvent] = []
         var offset = bytes.startIndex
@@ -164,14 +168,8 @@ final class SocketWatcher: @unchecked Sendable {
         let fd = self.fd
         source.setEventHandler { [weak self] in
             guard let self else { return }
-            var removed = false
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = read(fd, &buffer, buffer.count)
-                guard count > 0 else { break }
-                removed = removed || InotifyEvent.all(in: buffer[..<count]).contains {
-                    $0.name == name || $0.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0
-                }
+            let removed = InotifyEvent.drain(fd).contains {
+                $0.name == name || $0.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0
             }
             // A moment later, once a removal of the whole directory (rm -r) is done: a socket
             // made in the directory meanwhile would be removed with it. Should it be, that is
