@@ -20,14 +20,18 @@ public final class Daemon: @unchecked Sendable {
     let inbox = Inbox(DispatchQueue(label: "dosed.engine"))
     var queue: DispatchQueue { inbox.queue }
     var machine: ReminderMachine
-    /// The history; nil while it is out of reach (``historyProblem``). Behind a lock: the
-    /// housekeeping queue reads it too. Only the engine sets it.
-    private let history = NIOLockedValueBox<HistoryStore?>(nil)
-    var store: HistoryStore? { history.withLockedValue { $0 } }
-    /// Why the history cannot be opened, while it cannot (a full disk, a permission, a path in
-    /// the way): reminders go on, answers are refused, and the engine tries again every
-    /// ``historyRetryInterval`` seconds and at each reload.
-    private(set) var historyProblem: String?
+    /// The history, or why it cannot be opened (a full disk, a permission, a path in the way):
+    /// reminders go on then, answers are refused, and the engine tries again every
+    /// ``historyRetryInterval`` seconds and at each reload. Behind a lock: the housekeeping queue
+    /// reads it too. Only the engine sets it.
+    let history: NIOLockedValueBox<Result<HistoryStore, OutOfReach>>
+    /// The history while it is open.
+    var store: HistoryStore? { try? history.withLockedValue { $0 }.get() }
+    /// Why the history is out of reach, while it is.
+    var historyProblem: String? {
+        guard case .failure(let outOfReach) = history.withLockedValue({ $0 }) else { return nil }
+        return outOfReach.reason
+    }
     private var historyRetry: (any DispatchSourceTimer)?
     static let historyRetryInterval = 10
     private let journal: Journal
@@ -89,10 +93,10 @@ public final class Daemon: @unchecked Sendable {
         startErrors = load
         let now = Self.now()
         started = now
-        var snapshot = ReminderMachine.Snapshot()
+        let snapshot: ReminderMachine.Snapshot
         do {
             let opened = try Self.openHistory(paths, config: config, now: now, logger: logger, waitForLock: true)
-            history.withLockedValue { $0 = opened.store }
+            history = NIOLockedValueBox(.success(opened.store))
             snapshot = opened.snapshot
         } catch let error as HistoryStore.OpenError where error.heldBy == .daemon {
             // Another dosed reminds from this history already: one is enough.
@@ -100,12 +104,13 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             // Reminders first: without the history dosed starts as on a first start (nothing
             // caught up), and ``retryHistory()`` starts again from the history once it opens.
-            historyProblem = "\(error)"
+            history = NIOLockedValueBox(.failure(OutOfReach(reason: "\(error)")))
+            snapshot = ReminderMachine.Snapshot()
         }
         machine = ReminderMachine(config: config, snapshot: snapshot, now: now)
         timer = DispatchSource.makeTimerSource(queue: inbox.queue)
         afterBurst = AfterBurst(queue: Self.housekeeping, quiet: .seconds(1), longest: .seconds(10)) { [history] in
-            Self.giveBack(history.withLockedValue { $0 })
+            Self.giveBack(try? history.withLockedValue { $0 }.get())
         }
         // Resumed at once: a suspended source must never be released (if start fails).
         timer.schedule(wallDeadline: .distantFuture)
@@ -128,7 +133,7 @@ public final class Daemon: @unchecked Sendable {
             var tries = waitForLock ? 60 : 1
             while true {
                 do {
-                    let store = try HistoryStore(path: paths.history, directoryMode: paths.flags.system ? 0o750 : 0o700, lock: .daemon)
+                    let store = try HistoryStore(path: paths.history, directoryMode: paths.directoryMode, lock: .daemon)
                     let snapshot = try store.snapshot(longestWindow: config.longestWindow,
                                                       takesSince: config.asNeededLookback.map { now - $0 })
                     return (store, snapshot)
@@ -153,21 +158,20 @@ public final class Daemon: @unchecked Sendable {
     /// reason changes.
     private func retryHistory() {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard historyProblem != nil else { return }
+        guard let problem = historyProblem else { return }
         let now = Self.now()
         let config = machine.config
         let opened: (store: HistoryStore, snapshot: ReminderMachine.Snapshot)
         do {
             opened = try Self.openHistory(paths, config: config, now: now, logger: logger)
         } catch {
-            if "\(error)" != historyProblem {
-                historyProblem = "\(error)"
+            if "\(error)" != problem {
+                history.withLockedValue { $0 = .failure(OutOfReach(reason: "\(error)")) }
                 logHistoryProblem()
             }
             return
         }
-        history.withLockedValue { $0 = opened.store }
-        historyProblem = nil
+        history.withLockedValue { $0 = .success(opened.store) }
         historyRetry?.cancel()
         historyRetry = nil
         logger.notice("the history \(paths.history) is open: answers are recorded again")
@@ -196,6 +200,12 @@ public final class Daemon: @unchecked Sendable {
     private func logHistoryProblem() {
         guard let historyProblem else { return }
         logger.error("\(historyProblem); reminders go on, but no answer can be recorded until the history opens (tried again every \(Self.historyRetryInterval) s and at each reload)")
+    }
+
+    /// Why the history cannot be opened; every answer meanwhile is refused with ``rpcError``.
+    struct OutOfReach: Error {
+        var reason: String
+        var rpcError: RPCError { Daemon.notRecorded("the history is out of reach (\(reason))") }
     }
 
     /// Why the daemon could not start.
@@ -230,7 +240,7 @@ public final class Daemon: @unchecked Sendable {
             let system = paths.flags.system
             server = try SocketServer(
                 path: socketPath, mode: system ? 0o660 : 0o600, ownerGroup: system ? getgrnam("dosed")?.pointee.gr_gid : nil,
-                directoryMode: system ? 0o750 : 0o700, delegate: self, logger: logger)
+                directoryMode: mode_t(paths.directoryMode), delegate: self, logger: logger)
             if let watcher = SocketWatcher(path: socketPath, queue: queue, gone: { [unowned self] in
                 if let what = server?.serveAgainIfGone() { logger.notice("\(what)") }
             }) { watchers.append(watcher) }
@@ -323,9 +333,7 @@ public final class Daemon: @unchecked Sendable {
             // Replies being encoded go out before the connections close.
             Self.rendering.sync()
             // The journal's entries told so far, unless journald has stalled (not for long).
-            let written = DispatchSemaphore(value: 0)
-            Self.journaling.async { written.signal() }
-            _ = written.wait(timeout: .now() + .seconds(2))
+            Self.journaling.sync(timeout: .now() + .seconds(2))
             server?.shutdown()
             desktop?.stop()
             hooks.stopAll()
@@ -467,15 +475,16 @@ public final class Daemon: @unchecked Sendable {
         planned = nil
         for case .remind(let event) in actions { emit(event) }
         let saves = actions.contains { $0.event == nil }
-        if let store {
+        switch history.withLockedValue({ $0 }) {
+        case .success(let store):
             do {
                 try store.apply(actions, alive: alive)
             } catch {
                 logger.error("could not write the history: \(error)")
                 if saves { return .failure(Self.notRecorded("could not write the history: \(error)")) }
             }
-        } else if saves, let historyProblem {
-            return .failure(Self.notRecorded("the history is out of reach (\(historyProblem))"))
+        case .failure(let outOfReach):
+            if saves { return .failure(outOfReach.rpcError) }
         }
         for case .emit(let event) in actions { emit(event) }
         return .success(())

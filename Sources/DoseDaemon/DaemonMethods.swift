@@ -356,8 +356,7 @@ extension Daemon: SocketDelegate {
 
     /// The history, for the methods that read it before they change it (amend, undo).
     private func readableStore() -> Result<HistoryStore, RPCError> {
-        if let store { return .success(store) }
-        return .failure(Self.notRecorded("the history is out of reach (\(historyProblem ?? "not open"))"))
+        history.withLockedValue { $0 }.mapError(\.rpcError)
     }
 
     /// The stock on hand of every medication with stock, and when it runs out.

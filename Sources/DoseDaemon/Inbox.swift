@@ -52,15 +52,15 @@ final class Inbox: @unchecked Sendable {
         if schedule { wake.add(data: 1) }
     }
 
-    /// Runs `work` on the queue after everything sent before it, and waits for it (never call
-    /// it from the queue itself).
-    func sync(_ work: @escaping @Sendable () -> Void = {}) {
+    /// Runs `work` on the queue after everything sent before it, and waits for it, or until
+    /// `timeout` (never call it from the queue itself).
+    func sync(timeout: DispatchTime = .distantFuture, _ work: @escaping @Sendable () -> Void = {}) {
         let done = DispatchSemaphore(value: 0)
         async {
             work()
             done.signal()
         }
-        done.wait()
+        _ = done.wait(timeout: timeout)
     }
 
     private func turn() {

@@ -45,6 +45,9 @@ public struct Paths: Sendable {
             ?? (flags.system ? "/var/lib/dosed" : (env("XDG_STATE_HOME") ?? home + "/.local/state") + "/dosed")
     }
 
+    /// The mode of a directory made when missing (SPEC 2): 0700, or 0750 in system mode.
+    public var directoryMode: Int { flags.system ? 0o750 : 0o700 }
+
     /// The history database in the state dir (SPEC 2).
     public var history: String { state + "/history.sqlite" }
 

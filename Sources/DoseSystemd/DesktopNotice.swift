@@ -57,8 +57,7 @@ public struct DesktopNotice: Sendable, Equatable {
     /// without actions, and any answer (take, skip, snooze) closes it.
     public static func change(for event: Event, config: Configuration) -> Change? {
         guard let record = event.dose, !record.isExtra else { return nil }
-        let (name, due, what) = describe(record, config: config)
-        let lines = what.isEmpty ? [] : [what]
+        let (name, due, lines) = describe(record, config: config)
         switch event.kind {
         case .reminder, .escalated, .preReminder:
             let pre = event.kind == .preReminder
@@ -81,18 +80,18 @@ public struct DesktopNotice: Sendable, Equatable {
     /// again. Nil for a dose no notification is shown for.
     public static func notRecorded(_ record: DoseRecord, why: String, config: Configuration) -> Change? {
         guard !record.isExtra else { return nil }
-        let (name, due, what) = describe(record, config: config)
-        return .show(asking(record, summary: "Not recorded: \(name)", lines: [why] + (what.isEmpty ? [] : [what]), due: due,
-                            expireTimeout: 0, config: config))
+        let (name, due, lines) = describe(record, config: config)
+        return .show(asking(record, summary: "Not recorded: \(name)", lines: [why] + lines, due: due, expireTimeout: 0, config: config))
     }
 
-    /// The dose's medication name, its due time on the clock, and what is taken how.
-    private static func describe(_ record: DoseRecord, config: Configuration) -> (name: String, due: String, what: String) {
+    /// The dose's medication name, its due time on the clock, and the line saying what is taken
+    /// how (none when the file says neither).
+    private static func describe(_ record: DoseRecord, config: Configuration) -> (name: String, due: String, lines: [String]) {
         let medication = config.medication(record.dose.medication)
         let zone = medication?.schedule(record.dose.schedule).map(config.zone(for:)) ?? config.zone
         let schedule = record.dose.schedule
         let what = [medication?.dose(for: schedule), medication?.route(for: schedule)].compactMap { $0 }.joined(separator: ", ")
-        return (medication?.name ?? record.dose.medication, EventFields.clock(record.dose.due, zone: zone), what)
+        return (medication?.name ?? record.dose.medication, EventFields.clock(record.dose.due, zone: zone), what.isEmpty ? [] : [what])
     }
 
     /// A notice that asks for an answer: `lines`, the site, the due time; Take, Snooze and Skip.

@@ -49,7 +49,7 @@ struct Answering {
     /// its back (exit 3). Notes need no lock: the daemon never writes them.
     func openStore(lock: Bool = false, for method: String = "") throws -> HistoryStore {
         do {
-            let store = try HistoryStore(path: global.paths.history, directoryMode: global.system ? 0o750 : 0o700,
+            let store = try HistoryStore(path: global.paths.history, directoryMode: global.paths.directoryMode,
                                          lock: lock ? .dosectl : nil)
             try store.noteSchedulesSeen(of: config, at: currentInstant())
             return store

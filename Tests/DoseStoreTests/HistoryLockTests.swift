@@ -26,11 +26,11 @@ struct HistoryLockTests {
     func daemonExcludes() throws {
         let directory = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var daemon: HistoryLock? = try HistoryLock(directory: directory, for: .daemon)
-        #expect(daemon != nil)
-        #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .dosectl) } == .held(by: .daemon))
-        #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .daemon))
-        daemon = nil  // the holder ends
+        try withExtendedLifetime(HistoryLock(directory: directory, for: .daemon)) {
+            #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .dosectl) } == .held(by: .daemon))
+            #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .daemon))
+        }
+        // The holder ended.
         #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == nil)
     }
 
@@ -38,13 +38,13 @@ struct HistoryLockTests {
     func dosectlsShare() throws {
         let directory = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var first: HistoryLock? = try HistoryLock(directory: directory, for: .dosectl)
-        var second: HistoryLock? = try HistoryLock(directory: directory, for: .dosectl)
-        #expect(first != nil && second != nil)
-        #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .dosectl))
-        first = nil
-        #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .dosectl))
-        second = nil
+        try withExtendedLifetime(HistoryLock(directory: directory, for: .dosectl)) {
+            try withExtendedLifetime(HistoryLock(directory: directory, for: .dosectl)) {
+                #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .dosectl))
+            }
+            // One dosectl done, the other still answering.
+            #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == .held(by: .dosectl))
+        }
         #expect(Self.failure { () throws(HistoryLock.Failure) in try HistoryLock(directory: directory, for: .daemon) } == nil)
     }
 

@@ -313,15 +313,8 @@ struct RobustnessEndToEndTests {
         defer { harness.remove() }
         try harness.start()
         let connected = try harness.client()
-        func answers(_ path: String) -> Bool {
-            for _ in 0..<40 {
-                if let client = RPCClient(path: path, timeout: 2), (try? client.call("status"))?["result"] != nil { return true }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return false
-        }
         #expect(unlink(harness.socket) == 0)
-        #expect(answers(harness.socket))
+        #expect(answersStatus(harness.socket, within: 2))
         #expect(try connected.call("status")["result"] != nil, "a client connected before is still served")
         let take = try harness.dosectl(["take", "interferon"])
         #expect(take.status == 0 && take.stdout.hasPrefix("taken: Interferon alfa"), "\(take)")
@@ -337,15 +330,15 @@ struct RobustnessEndToEndTests {
         dosed.standardError = FileHandle.nullDevice
         try launch(dosed)
         defer { dosed.terminate(); dosed.waitUntilExit() }
-        #expect(answers(socket))
+        #expect(answersStatus(socket, within: 2))
         try FileManager.default.removeItem(atPath: directory)
-        #expect(answers(socket))
+        #expect(answersStatus(socket, within: 2))
         var status = stat()
         #expect(stat(directory, &status) == 0 && status.st_mode & 0o777 == 0o700)
         #expect(stat(socket, &status) == 0 && status.st_mode & 0o777 == 0o600)
         // And again: the new directory is watched too.
         try FileManager.default.removeItem(atPath: socket)
-        #expect(answers(socket))
+        #expect(answersStatus(socket, within: 2))
     }
 
     @Test("socket setup problems are one clear line and exit 1, never a trap")
